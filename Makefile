@@ -1,0 +1,136 @@
+# xtshim top-level Makefile.
+#
+#   make                 library, tools, guest images       -> build/
+#   make check           every test; ends with "N passed, N failed, N skipped"
+#   make check SANITIZE=1  the same under ASan + UBSan        -> build/san/
+#   make check ARCH=arm64  cross-build + run under qemu-user  -> build/arm64/
+#   make bench           benchmarks, printing their figures
+#   make run             boot the demo guest under the reference VMM
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Parts add their own rules in */build.mk (vmm/, compat-tests/, ...), so this
+# file only holds what every part shares.  A part's build.mk may append to:
+#   DEPS_PKGS       Debian packages it needs
+#   ALL_TARGETS     what `make` builds
+#   CHECK_PROGRAMS  extra test programs run by `make check` (after the unit tests)
+#   BENCH_PROGRAMS  extra benchmark programs run by `make bench`
+#   INSTALL_BINS    programs `make install` copies to $(PREFIX)/bin
+
+ARCH     ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
+SANITIZE ?= 0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := 0.1.0
+SOVERSION := 0
+
+ifeq ($(ARCH),arm64)
+  ifneq ($(shell uname -m),aarch64)
+    CROSS ?= aarch64-linux-gnu-
+    TEST_PREFIX ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+  endif
+  B ?= build/arm64
+else ifeq ($(SANITIZE),1)
+  B ?= build/san
+else
+  B ?= build
+endif
+
+CC      := $(CROSS)gcc
+AR      := $(CROSS)ar
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+           -fno-strict-aliasing -D_GNU_SOURCE -I. -fPIC -MMD -MP
+LDLIBS  += -lpthread
+ifeq ($(SANITIZE),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Debian packages every build needs; parts add theirs.
+DEPS_PKGS := libxen-dev libcmocka-dev
+ifeq ($(ARCH),arm64)
+  DEPS_PKGS += gcc-aarch64-linux-gnu qemu-user
+endif
+
+# ---- the library: abi/ + shim/ (+ its arch folder) + hypercalls/ ----
+LIB_SRCS := $(wildcard abi/*.c shim/*.c shim/$(ARCH)/*.c hypercalls/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIB_A    := $(B)/lib/libxtshim.a
+LIB_SO   := $(B)/lib/libxtshim.so.$(SOVERSION)
+
+# ---- unit tests and benchmarks: one program per file ----
+TEST_SRCS  := $(wildcard abi/tests/test_*.c shim/tests/test_*.c shim/$(ARCH)/tests/test_*.c \
+                hypercalls/tests/test_*.c)
+TEST_BINS  := $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
+BENCH_SRCS := $(wildcard shim/bench/bench_*.c hypercalls/bench/bench_*.c)
+BENCH_BINS := $(patsubst %.c,$(B)/bench/%,$(notdir $(BENCH_SRCS)))
+
+ALL_TARGETS    := $(LIB_A) $(LIB_SO) $(B)/xtshim.pc
+CHECK_PROGRAMS :=
+BENCH_PROGRAMS :=
+INSTALL_BINS   :=
+
+-include $(sort $(wildcard */build.mk))
+
+.PHONY: all check bench install clean deps run
+all: $(ALL_TARGETS)
+
+deps:
+	@scripts/deps.sh $(DEPS_PKGS)
+
+$(B)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libxtshim.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	ln -sf libxtshim.so.$(SOVERSION) $(B)/lib/libxtshim.so
+
+$(B)/xtshim.pc: shim/xtshim.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Unit tests link the static library so they test exactly what ships.
+define test_rule
+$(B)/tests/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIB_A) -lcmocka $$(LDLIBS)
+endef
+$(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
+
+define bench_rule
+$(B)/bench/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIB_A) $$(LDLIBS)
+endef
+$(foreach t,$(BENCH_SRCS),$(eval $(call bench_rule,$(t))))
+
+check: $(ALL_TARGETS) $(TEST_BINS) $(CHECK_PROGRAMS)
+	@scripts/run-tests.sh $(if $(TEST_PREFIX),--prefix "$(TEST_PREFIX)") $(TEST_BINS) $(CHECK_PROGRAMS)
+
+bench: $(BENCH_BINS) $(BENCH_PROGRAMS)
+	@set -e; for b in $(BENCH_BINS) $(BENCH_PROGRAMS); do echo "=== $$(basename $$b)"; $(TEST_PREFIX) $$b; done
+
+install: $(ALL_TARGETS)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libxtshim.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libxtshim.so
+	install -m 644 shim/xtshim.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(B)/xtshim.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 $(wildcard man/*.3) $(DESTDIR)$(PREFIX)/share/man/man3/
+	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(INSTALL_BINS),install -m 755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,434 @@
+/*
+ * xtshim.h - the one public header of libxtshim, a Xen-compatible time ABI
+ * for guests running on KVM.
+ *
+ * Units are part of every name or comment:
+ *   _ns      nanoseconds (Xen system time, UTC)
+ *   _tsc     guest TSC ticks (arm64: guest counter ticks), unless "host"
+ *   host_tsc host TSC ticks (arm64: host physical counter ticks)
+ *   _hz/_khz frequencies
+ * No floating point is used anywhere in the time path.  Functions returning
+ * int give 0 or a negative errno (<errno.h>); they never change their output
+ * arguments or the state they are given when they fail.
+ */
+#ifndef XTSHIM_H
+#define XTSHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef __XEN_INTERFACE_VERSION__
+#define __XEN_INTERFACE_VERSION__ 0x00040e00   /* vcpu_time_info.flags exists */
+#elif __XEN_INTERFACE_VERSION__ < 0x00040600
+#error "xtshim.h needs __XEN_INTERFACE_VERSION__ >= 0x00040600"
+#endif
+#include <xen/xen.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * Guest layouts: which shared_info / vcpu_info / runstate layout a guest uses.
+ * ====================================================================== */
+enum xts_layout_id {
+	XTS_LAYOUT_X86_64 = 0,
+	XTS_LAYOUT_X86_32 = 1,
+	XTS_LAYOUT_ARM64  = 2,
+};
+
+/* ======================================================================
+ * Scale and the guest's pvclock formula
+ * ====================================================================== */
+
+/*
+ * Xen's set_time_scale(): the (mul, shift) that turn ticks of a counter
+ * running at hz into ns, as the guest applies them.  hz must be in
+ * [1, 2^63 / 2] ... in practice 1 kHz .. 100 GHz; -EINVAL for 0, -ERANGE for a
+ * frequency whose mul would not fit.
+ */
+int xts_scale_from_hz(uint64_t hz, uint32_t *mul, int8_t *shift);
+
+/* The guest's scaling of a tick delta: ((delta <<>> shift) * mul) >> 32, mod 2^64. */
+uint64_t xts_scale_delta(uint64_t delta_tsc, uint32_t mul, int8_t shift);
+
+/*
+ * The guest's formula on one record: system_time + scale(tsc - tsc_timestamp).
+ * Reads the record as it is (no version check); see xts_pvclock_read_stable().
+ */
+uint64_t xts_pvclock_read(const struct vcpu_time_info *t, uint64_t tsc);
+
+/*
+ * A guest's read loop over a live, concurrently published record: retry
+ * while the version is odd or changed; `read_tsc` is called inside the loop.
+ */
+uint64_t xts_pvclock_read_stable(const volatile struct vcpu_time_info *t,
+				 uint64_t (*read_tsc)(void *), void *arg,
+				 struct vcpu_time_info *snapshot);
+
+/* ======================================================================
+ * Time lines: Xen system time as a function of one guest TSC.
+ *
+ * A line is exactly what a vcpu_time_info record encodes (anchor tsc,
+ * system time at the anchor, mul, shift).  The guest's formula is not
+ * linear (it truncates twice), so a line can only be re-published at anchors
+ * where truncation adds nothing: multiples of xts_line_period() ticks after
+ * the original anchor.  Records produced at those anchors give the same
+ * value as the original at every TSC at or after them.
+ * ====================================================================== */
+struct xts_line {
+	uint64_t tsc;        /* anchor, guest TSC ticks */
+	uint64_t system_ns;  /* Xen system time at the anchor */
+	uint32_t mul;        /* tsc_to_system_mul */
+	int8_t shift;        /* tsc_shift */
+};
+
+/* -EINVAL unless mul != 0 and -31 <= shift <= 31. */
+int xts_line_check(const struct xts_line *l);
+/* Value of the line at `tsc` (the guest formula; tsc >= anchor). */
+uint64_t xts_line_at(const struct xts_line *l, uint64_t tsc);
+/* Lattice step in ticks: a power of two, at most 2^63; 0 for an invalid line. */
+uint64_t xts_line_period(const struct xts_line *l);
+/*
+ * The latest exact re-anchoring of `l` at or before `tsc` (ticks >= anchor);
+ * -ERANGE if tsc is before the anchor.
+ */
+int xts_line_advance(const struct xts_line *l, uint64_t tsc, struct xts_line *out);
+/*
+ * The first guest TSC at or after the anchor at which the line reaches
+ * `ns` (used to turn a Xen-system-time deadline into a TSC deadline);
+ * -ERANGE if ns is before the anchor's value or beyond 2^64 ticks.
+ */
+int xts_line_tsc_at_ns(const struct xts_line *l, uint64_t ns, uint64_t *tsc);
+
+/* ======================================================================
+ * The clock model of one guest.
+ *
+ *   guest_tsc(vcpu) = ((host_tsc * tsc_ratio) >> XTS_TSC_RATIO_FRAC_BITS)
+ *                     + tsc_offset + vcpu_tsc_skew[vcpu]            (mod 2^64)
+ *   system_ns       = line evaluated at vCPU 0's guest TSC
+ *   utc_ns          = wc (UTC at system time 0) + system_ns
+ *
+ * For arm64, "TSC" is the generic-timer counter and tsc_ratio is 1.0.
+ * ====================================================================== */
+#define XTS_MAX_VCPUS            128
+#define XTS_TSC_RATIO_FRAC_BITS  48
+#define XTS_TSC_RATIO_ONE        (1ULL << XTS_TSC_RATIO_FRAC_BITS)
+
+enum xts_tsc_mode {              /* CPUID base+3 EBX, as Xen numbers them */
+	XTS_TSC_MODE_DEFAULT        = 0,
+	XTS_TSC_MODE_ALWAYS_EMULATE = 1,
+	XTS_TSC_MODE_NEVER_EMULATE  = 2,
+};
+
+enum xts_arch { XTS_ARCH_X86 = 0, XTS_ARCH_ARM64 = 1 };
+
+/* Clock flags (struct xts_clock.flags) */
+#define XTS_CLOCK_TSC_STABLE        (1u << 0)  /* publish XEN_PVCLOCK_TSC_STABLE_BIT */
+#define XTS_CLOCK_HOST_TSC_RELIABLE (1u << 1)  /* CPUID base+3 EAX bit 1 */
+
+struct xts_clock {
+	enum xts_arch arch;
+	uint32_t nr_vcpus;
+	/* This host (changes when the guest moves). */
+	uint32_t host_tsc_khz;        /* CPUID base+3 subleaf 2 EAX */
+	uint64_t tsc_ratio;           /* guest ticks per host tick, 16.48 fixed point */
+	uint64_t tsc_offset;          /* added after scaling, ticks mod 2^64 */
+	/* The guest (travels with it). */
+	uint32_t guest_tsc_khz;       /* CPUID base+3 ECX */
+	uint32_t tsc_mode;            /* enum xts_tsc_mode */
+	uint32_t incarnation;         /* CPUID base+3 EDX: 1 when new, +1 per restore */
+	uint32_t flags;               /* XTS_CLOCK_* */
+	struct xts_line line;         /* Xen system time over vCPU 0's guest TSC */
+	int64_t vcpu_tsc_skew[XTS_MAX_VCPUS]; /* vCPU i TSC minus vCPU 0 TSC, ticks */
+	uint64_t wc_sec;              /* UTC at system time 0 */
+	uint32_t wc_nsec;
+	uint64_t stopped_pending[XTS_MAX_VCPUS / 64]; /* GUEST_STOPPED to publish, per vCPU */
+};
+
+/* A host instant: both values taken as close together as possible. */
+struct xts_host_sample {
+	uint64_t host_tsc;      /* host TSC ticks */
+	uint64_t realtime_ns;   /* CLOCK_REALTIME, ns since the Unix epoch */
+};
+
+struct xts_clock_params {
+	enum xts_arch arch;
+	uint32_t nr_vcpus;            /* 1 .. XTS_MAX_VCPUS */
+	uint32_t host_tsc_khz;        /* this host's TSC rate */
+	uint32_t guest_tsc_khz;       /* 0: the host rate */
+	uint64_t tsc_ratio;           /* 0: 1.0; otherwise what the backend programs */
+	uint64_t start_tsc;           /* guest TSC at `now` on every vCPU */
+	uint32_t tsc_mode;            /* enum xts_tsc_mode */
+	uint32_t flags;               /* XTS_CLOCK_* */
+};
+
+/* (a) A new guest: system time 0 and guest TSC start_tsc at `now`; wallclock = now. */
+int xts_clock_new(struct xts_clock *c, const struct xts_clock_params *p,
+		  const struct xts_host_sample *now);
+
+/*
+ * (b) Continue the line of a record the guest saw on `vcpu` (even version,
+ * mul != 0, sane shift): records produced afterwards give the same system
+ * time as `seen` at every guest TSC at or after seen->tsc_timestamp.
+ */
+int xts_clock_continue(struct xts_clock *c, unsigned vcpu, const struct vcpu_time_info *seen);
+
+/*
+ * (c) Re-anchoring with no step.
+ * set_frequency: from vCPU 0's guest TSC `switch_tsc` on, system time
+ *   advances at new_hz per tick; the value at switch_tsc is unchanged.
+ * set_host: this host's reference changes (migration, new TSC rate or ratio):
+ *   guest TSC on vCPU 0 reads guest_tsc_now at `now`.
+ */
+int xts_clock_set_frequency(struct xts_clock *c, uint64_t switch_tsc, uint64_t new_hz);
+int xts_clock_set_host(struct xts_clock *c, const struct xts_host_sample *now,
+		       uint64_t guest_tsc_now, uint32_t host_tsc_khz, uint64_t tsc_ratio);
+
+/* Queries: pure functions of the model and a host TSC. */
+uint64_t xts_clock_guest_tsc(const struct xts_clock *c, unsigned vcpu, uint64_t host_tsc);
+uint64_t xts_clock_system_ns(const struct xts_clock *c, uint64_t host_tsc);
+/* The host TSC at which system time first reaches deadline_ns; -ERANGE past it. */
+int xts_clock_host_tsc_at_ns(const struct xts_clock *c, uint64_t deadline_ns, uint64_t *host_tsc);
+
+/*
+ * The record to publish for `vcpu` at `host_tsc` (version left 0): the
+ * latest exact anchor of the line, flags from the policy, and GUEST_STOPPED
+ * if one was requested for this vCPU (consumed by this call).
+ */
+int xts_clock_vcpu_record(struct xts_clock *c, unsigned vcpu, uint64_t host_tsc,
+			  struct vcpu_time_info *out);
+/* Ask for XEN_PVCLOCK_GUEST_STOPPED in every vCPU's next record. */
+void xts_clock_request_guest_stopped(struct xts_clock *c);
+
+/* (d) Wallclock and CPUID. */
+/* UTC at system time 0 becomes now.realtime - system time at now. */
+int xts_clock_set_wallclock(struct xts_clock *c, const struct xts_host_sample *now);
+/* CPUID base+3 for subleaf 0, 1, 2 (regs = eax, ebx, ecx, edx); -EINVAL otherwise. */
+int xts_clock_cpuid_timing(const struct xts_clock *c, uint32_t subleaf, uint32_t regs[4]);
+
+/* ======================================================================
+ * Saving and restoring the time state (migration between hosts)
+ * ====================================================================== */
+enum xts_policy {
+	XTS_POLICY_FREEZE    = 0, /* guest TSC and system time resume where they stopped */
+	XTS_POLICY_TRACK     = 1, /* both advance by the real elapsed time */
+	XTS_POLICY_THRESHOLD = 2, /* track up to threshold_ns, freeze beyond */
+};
+
+/* Restore flags */
+#define XTS_RESTORE_ACCEPT_RATE_CHANGE (1u << 0) /* allow a guest TSC rate change */
+
+/* KVM runs an unscaled guest TSC within this many ppm of the requested rate. */
+#define XTS_TSC_TOLERANCE_PPM 250
+
+/* The time state that travels with a guest: self-contained, host-independent. */
+struct xts_time_state {
+	uint32_t arch;                     /* enum xts_arch */
+	uint32_t nr_vcpus;
+	uint64_t guest_tsc[XTS_MAX_VCPUS]; /* every vCPU's TSC at one instant */
+	uint64_t saved_realtime_ns;        /* UTC at that instant */
+	uint32_t guest_tsc_khz;
+	uint32_t tsc_mode;
+	uint32_t incarnation;
+	uint32_t flags;                    /* XTS_CLOCK_* */
+	struct xts_line line;              /* over vCPU 0's guest TSC */
+	uint64_t wc_sec;
+	uint32_t wc_nsec;
+};
+
+struct xts_restore_params {
+	enum xts_policy policy;
+	uint64_t threshold_ns;             /* XTS_POLICY_THRESHOLD */
+	uint32_t flags;                    /* XTS_RESTORE_* */
+	uint32_t host_tsc_khz;             /* the destination host */
+	bool host_can_scale;               /* KVM_CAP_TSC_CONTROL */
+};
+
+/* What a restore decided (for logs and tests). */
+struct xts_restore_result {
+	enum xts_policy applied;           /* FREEZE or TRACK */
+	uint64_t elapsed_ns;               /* realtime between save and restore (0 if negative) */
+	uint64_t tsc_ratio;                /* what the backend must program */
+	bool rate_changed;                 /* guest TSC rate changed (explicitly accepted) */
+};
+
+int xts_clock_save(const struct xts_clock *c, const struct xts_host_sample *now,
+		   struct xts_time_state *st);
+/*
+ * Validate `st` and rebuild the model on this host at `now` under the
+ * policy.  -EINVAL for an inconsistent state, -ERANGE when the guest's TSC
+ * rate cannot be kept here and XTS_RESTORE_ACCEPT_RATE_CHANGE is not set.
+ * The incarnation is increased by one.
+ */
+int xts_clock_restore(struct xts_clock *c, const struct xts_time_state *st,
+		      const struct xts_restore_params *p, const struct xts_host_sample *now,
+		      struct xts_restore_result *res);
+
+/* ======================================================================
+ * Guest memory: the only way libxtshim touches guest RAM.
+ * ====================================================================== */
+#define XTS_GMEM_MAX_REGIONS 8
+#define XTS_PAGE_SIZE        4096ULL
+
+struct xts_gmem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+struct xts_gmem {
+	unsigned nr;
+	struct xts_gmem_region r[XTS_GMEM_MAX_REGIONS];
+};
+
+/* -EINVAL for size 0, wrap-around, overlap with another region or a full table. */
+int xts_gmem_add(struct xts_gmem *m, uint64_t gpa, uint64_t size, void *hva);
+
+#define XTS_GMEM_NO_PAGE_CROSS (1u << 0)  /* the range must sit inside one 4 KiB page */
+
+/*
+ * Host address of [gpa, gpa + len): NULL unless len > 0 and the whole range
+ * is inside one region (no wrap-around, no crossing into another region
+ * even an adjacent one, and with XTS_GMEM_NO_PAGE_CROSS inside one page).
+ */
+void *xts_gmem_ptr(const struct xts_gmem *m, uint64_t gpa, uint64_t len, unsigned flags);
+/* Copy in/out; -EFAULT where xts_gmem_ptr() would be NULL (nothing copied). */
+int xts_gmem_read(const struct xts_gmem *m, uint64_t gpa, void *buf, uint64_t len);
+int xts_gmem_write(const struct xts_gmem *m, uint64_t gpa, const void *buf, uint64_t len);
+
+/* ======================================================================
+ * Publication into guest memory (version protocol, ordered for x86 and arm64)
+ * ====================================================================== */
+
+/*
+ * Write `rec`'s body into the live record `dst`: version goes odd, body,
+ * version goes even; the new version follows the one already in guest
+ * memory, whatever rec->version says.
+ */
+void xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec);
+/* The same at a guest physical address: 8-byte aligned, inside one page. */
+int xts_publish_time_gpa(const struct xts_gmem *m, uint64_t gpa, const struct vcpu_time_info *rec);
+
+/*
+ * The wallclock in the shared_info page at `shared_info_gpa` (page aligned)
+ * in the given layout, with wc_sec_hi for dates past 2106.
+ */
+int xts_publish_wallclock(const struct xts_gmem *m, uint64_t shared_info_gpa,
+			  enum xts_layout_id layout, uint64_t sec, uint32_t nsec);
+/* Read it back as a guest would (retry while the version is odd). */
+int xts_read_wallclock(const struct xts_gmem *m, uint64_t shared_info_gpa,
+		       enum xts_layout_id layout, uint64_t *sec, uint32_t *nsec);
+
+/* Offset of the time record inside vcpu_info in a layout (x86: 32, arm64: 16). */
+int xts_layout_vcpu_time_offset(enum xts_layout_id layout, uint32_t *off);
+
+/* ==== [section: hypercalls] (hypercalls/) ====
+ * A Xen domain as the hypercall layer sees it.  The VMM owns vCPU threads,
+ * KVM and host timers, and reaches the domain only through these calls; the
+ * domain reaches the VMM only through struct xts_platform_ops.  Everything
+ * here is independent of KVM, so it is unit-tested on simulated guest memory.
+ */
+struct xts_domain;
+
+/* What the domain asks of its VMM.  Callbacks may run on any thread. */
+struct xts_platform_ops {
+	/* Deliver the event-channel upcall to `vcpu` as interrupt `vector`. */
+	void (*inject_upcall)(void *opaque, unsigned vcpu, uint8_t vector);
+	/* Wake `vcpu` if it is blocked (SCHEDOP_block / poll). */
+	void (*kick)(void *opaque, unsigned vcpu);
+	/*
+	 * Call xts_domain_timer_fired(d, vcpu) when the host TSC reaches
+	 * host_tsc_deadline; 0 disarms.  Firing late is allowed, early is not
+	 * required to be avoided (the domain re-checks and re-arms).
+	 */
+	void (*arm_timer)(void *opaque, unsigned vcpu, uint64_t host_tsc_deadline);
+	/* vCPU bring-up; ctx is NULL for VCPUOP_up of an initialised vCPU. */
+	int (*vcpu_initialise)(void *opaque, unsigned vcpu, const void *vcpu_hvm_context, size_t len);
+	int (*vcpu_up)(void *opaque, unsigned vcpu);
+	int (*vcpu_down)(void *opaque, unsigned vcpu);
+	/* SCHEDOP_shutdown: reason as in xen/sched.h (SHUTDOWN_poweroff, ...). */
+	void (*shutdown)(void *opaque, unsigned reason);
+	/* Guest console output (console_io write, PV console ring, port 0xe9). */
+	void (*console_write)(void *opaque, const char *buf, size_t len);
+	/* Current host TSC and realtime (a test supplies a simulated clock). */
+	void (*host_sample)(void *opaque, struct xts_host_sample *now);
+};
+
+/*
+ * How a hypercall-page stub reaches the hypervisor.  IOPORT: `out` to a
+ * port the VMM traps (userspace backend; the stub itself answers -EPERM at
+ * CPL > 0, where `out` would fault).  VMCALL / VMMCALL: Xen's own stubs, for
+ * KVM's in-kernel Xen support (KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL).
+ */
+enum xts_hcall_transport {
+	XTS_TRANSPORT_IOPORT  = 0,
+	XTS_TRANSPORT_VMCALL  = 1,
+	XTS_TRANSPORT_VMMCALL = 2,
+};
+
+struct xts_domain_config {
+	const struct xts_gmem *mem;        /* guest RAM; must outlive the domain */
+	struct xts_clock *clock;           /* the time model; must outlive the domain */
+	uint32_t nr_vcpus;                 /* == clock->nr_vcpus */
+	uint16_t domid;
+	uint32_t xen_version;              /* major << 16 | minor: 4.17 = 0x40011 */
+	const struct xts_platform_ops *ops;
+	void *opaque;                      /* passed to every op */
+	enum xts_hcall_transport transport; /* what the hypercall page stubs do */
+	uint16_t hcall_io_port;            /* XTS_TRANSPORT_IOPORT: the trapping port */
+};
+
+/* Fill a 4 KiB hypercall page: 128 stubs of 32 bytes, stub nr at nr * 32. */
+void xts_hypercall_page_fill(uint8_t *page, enum xts_hcall_transport t, uint16_t io_port);
+
+/* One hypercall as the guest made it, read by the VMM from the vCPU. */
+struct xts_hcall {
+	uint32_t nr;
+	uint64_t args[6];                  /* 32-bit callers: zero-extended */
+	uint8_t cpl;                       /* guest CPL at the call */
+	bool long_mode;                    /* 64-bit caller */
+};
+
+enum xts_hcall_action {
+	XTS_HCALL_DONE  = 0,               /* put *ret in RAX and resume */
+	XTS_HCALL_BLOCK = 1,               /* put *ret in RAX, then sleep until
+					      xts_domain_vcpu_runnable() */
+};
+
+int xts_domain_create(const struct xts_domain_config *cfg, struct xts_domain **out);
+void xts_domain_destroy(struct xts_domain *d);
+enum xts_hcall_action xts_hypercall(struct xts_domain *d, unsigned vcpu,
+				    const struct xts_hcall *h, int64_t *ret);
+/* CPUID leaves 0x40000000..0x400000ff: true and regs filled; false otherwise. */
+bool xts_domain_cpuid(struct xts_domain *d, unsigned vcpu, uint32_t leaf,
+		      uint32_t subleaf, uint32_t regs[4]);
+/*
+ * The guest wrote the hypercall MSR: validate, fill the page with `stub`
+ * generator output, latch the shared_info layout from long_mode.
+ * Returns -EINVAL (the VMM injects #GP) for a bad value.
+ */
+int xts_domain_write_hypercall_msr(struct xts_domain *d, unsigned vcpu,
+				   uint64_t value, bool long_mode);
+/* A host timer armed through ops->arm_timer expired. */
+void xts_domain_timer_fired(struct xts_domain *d, unsigned vcpu);
+/* May a vCPU that returned XTS_HCALL_BLOCK run again (event, timer, poll timeout)? */
+bool xts_domain_vcpu_runnable(struct xts_domain *d, unsigned vcpu);
+/* Re-publish every registered time record and the wallclock (after clock changes). */
+void xts_domain_update_time(struct xts_domain *d);
+/* Raise a virtual IRQ (e.g. VIRQ_TIMER) on a vCPU through its bound event channel. */
+void xts_domain_send_virq(struct xts_domain *d, unsigned vcpu, unsigned virq);
+/* Runstate: the VMM reports when a vCPU thread starts/stops executing guest code. */
+void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
+
+/* ==== [section: backends] (shim/ KVM backends) ==== */
+
+/* ==== [section: migration] (Xen stream import/export) ==== */
+
+/* ==== [section: arm64] ==== */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XTSHIM_H */
