@@ -71,6 +71,7 @@ CHECK_PROGRAMS :=
 BENCH_PROGRAMS :=
 INSTALL_BINS   :=
 
+.DEFAULT_GOAL := all
 -include $(sort $(wildcard */build.mk))
 
 .PHONY: all check bench install clean deps run

@@ -45,7 +45,7 @@ XTS_ASSERT_OFF(struct vcpu_runstate_info, state_entry_time, XTS_ARM64_RUNSTATE_E
 XTS_ASSERT_OFF(struct vcpu_runstate_info, time, XTS_ARM64_RUNSTATE_TIME);
 #endif
 
-/* i386 (runstate is asserted by abi/layout-i386-check.c under -m32) */
+/* i386 (runstate is asserted by abi/i386/layout-check.c under -m32) */
 XTS_ASSERT_SIZE(struct shared_info_x86_32, XTS_X86_32_SHARED_INFO_SIZE);
 XTS_ASSERT_OFF(struct shared_info_x86_32, evtchn_pending, XTS_X86_32_EVTCHN_PENDING);
 XTS_ASSERT_OFF(struct shared_info_x86_32, evtchn_mask, XTS_X86_32_EVTCHN_MASK);

@@ -2,7 +2,7 @@
  * Guest-width layout table.  Everything xtshim writes into shared_info,
  * vcpu_info or a runstate area is placed through this table, so no code path
  * exists twice for 32- and 64-bit guests.  Each number is asserted against
- * the Xen public headers (abi/layout.c natively, abi/layout-i386-check.c
+ * the Xen public headers (abi/layout.c natively, abi/i386/layout-check.c
  * compiled with -m32 for the i386-only runstate layout).
  */
 #ifndef XTS_ABI_LAYOUT_H

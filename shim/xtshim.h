@@ -45,8 +45,8 @@ enum xts_layout_id {
 /*
  * Xen's set_time_scale(): the (mul, shift) that turn ticks of a counter
  * running at hz into ns, as the guest applies them.  hz must be in
- * [1, 2^63 / 2] ... in practice 1 kHz .. 100 GHz; -EINVAL for 0, -ERANGE for a
- * frequency whose mul would not fit.
+ * in [1 kHz, 2^40 Hz]; -EINVAL for 0, -ERANGE outside that range (shifts
+ * no guest was ever tested with).
  */
 int xts_scale_from_hz(uint64_t hz, uint32_t *mul, int8_t *shift);
 
@@ -97,8 +97,9 @@ uint64_t xts_line_period(const struct xts_line *l);
 int xts_line_advance(const struct xts_line *l, uint64_t tsc, struct xts_line *out);
 /*
  * The first guest TSC at or after the anchor at which the line reaches
- * `ns` (used to turn a Xen-system-time deadline into a TSC deadline);
- * -ERANGE if ns is before the anchor's value or beyond 2^64 ticks.
+ * `ns` (turns a Xen-system-time deadline into a TSC deadline).  A deadline
+ * at or before the anchor's value gives the anchor; -ERANGE if reaching it
+ * takes 2^63 ticks or more.
  */
 int xts_line_tsc_at_ns(const struct xts_line *l, uint64_t ns, uint64_t *tsc);
 
