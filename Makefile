@@ -50,7 +50,12 @@ endif
 # Debian packages every build needs; parts add theirs.
 DEPS_PKGS := libxen-dev libcmocka-dev
 ifeq ($(ARCH),arm64)
-  DEPS_PKGS += gcc-aarch64-linux-gnu qemu-user
+  ifneq ($(shell uname -m),aarch64)
+    # Cross build: the arm64 cmocka comes from Debian's arm64 archive
+    # (multiarch), which scripts/deps-arm64.sh enables before installing.
+    DEPS_PKGS += gcc-aarch64-linux-gnu qemu-user libcmocka-dev:arm64
+    DEPS_SCRIPT := scripts/deps-arm64.sh
+  endif
 endif
 
 # ---- the library: abi/ + shim/ (+ its arch folder) + hypercalls/ ----
@@ -78,7 +83,7 @@ INSTALL_BINS   :=
 all: $(ALL_TARGETS)
 
 deps:
-	@scripts/deps.sh $(DEPS_PKGS)
+	@$(or $(DEPS_SCRIPT),scripts/deps.sh) $(DEPS_PKGS)
 
 $(B)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)

@@ -31,7 +31,11 @@ XTS_ASSERT_OFF(struct shared_info_x86_64, wc_nsec, XTS_X86_64_WC_NSEC);
 XTS_ASSERT_OFF(struct shared_info_x86_64, wc_sec_hi, XTS_X86_64_WC_SEC_HI);
 XTS_ASSERT_SIZE(struct vcpu_info_x86_64, XTS_X86_64_VCPU_INFO_SIZE);
 XTS_ASSERT_OFF(struct vcpu_info_x86_64, evtchn_upcall_pending, XTS_VI_UPCALL_PENDING);
+#ifdef XEN_HAVE_PV_UPCALL_MASK   /* only set by the native x86 headers */
 XTS_ASSERT_OFF(struct vcpu_info_x86_64, evtchn_upcall_mask, XTS_VI_UPCALL_MASK);
+#else
+XTS_ASSERT_OFF(struct vcpu_info_x86_64, pad0, XTS_VI_UPCALL_MASK);
+#endif
 XTS_ASSERT_OFF(struct vcpu_info_x86_64, evtchn_pending_sel, XTS_X86_64_VI_PENDING_SEL);
 XTS_ASSERT_OFF(struct vcpu_info_x86_64, time, XTS_X86_64_VI_TIME);
 /* The native runstate struct is the x86_64 layout on an x86_64 build. */

@@ -33,6 +33,10 @@
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/hvm_vcpu.h>
 #include <xen/hvm/save.h>          /* needs -std=gnu11: anonymous unions */
+/* x86 save records are stream data on any host; an Arm build got Arm's (empty) save.h above. */
+#if !defined(__i386__) && !defined(__x86_64__)
+#include <xen/arch-x86/hvm/save.h>
+#endif
 #include <xen/arch-x86/hvm/start_info.h>
 #include <xen/foreign/x86_32.h>
 #include <xen/foreign/x86_64.h>
