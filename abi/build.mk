@@ -2,7 +2,8 @@
 # native i386 view of the Xen headers, so they are asserted by compiling a
 # check file with -m32.  It produces no code; the stamp records success.
 ifneq ($(ARCH),arm64)
-DEPS_PKGS   += gcc-multilib
+# gcc-multilib conflicts with gcc-aarch64-linux-gnu on Debian 12; these two give -m32.
+DEPS_PKGS   += libc6-dev-i386 lib32gcc-12-dev
 ALL_TARGETS += $(B)/abi/i386-layout.ok
 
 $(B)/abi/i386-layout.ok: abi/i386/layout-check.c abi/layout.h abi/xen-abi.h | deps
