@@ -425,7 +425,180 @@ void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
 
 /* ==== [section: backends] (shim/ KVM backends) ==== */
 
-/* ==== [section: migration] (Xen stream import/export) ==== */
+/* ==== [section: migration] (Xen stream import/export) ====
+ * Reading `xl save` files / `xl migrate` streams (xl -> libxl -> libxc,
+ * or a bare libxl or libxc stream, libxc v2 or v3, either byte order) from
+ * a file descriptor as a stream: page data is passed through, never held.
+ * Every field is validated; the first error stops the parse and names the
+ * layer, record index, record type and byte offset.  See
+ * docs/migration-from-xen.md.
+ */
+enum xts_stream_layer {
+	XTS_STREAM_XL    = 0,   /* xl save-file header */
+	XTS_STREAM_LIBXL = 1,   /* libxl records */
+	XTS_STREAM_LIBXC = 2,   /* libxc records */
+	XTS_STREAM_HVM   = 3,   /* entries inside an HVM_CONTEXT record */
+};
+
+struct xts_stream_error {
+	int err;                /* -EINVAL malformed, -EIO read error, -ENOMEM,
+				   -ENOTSUP valid but not supported, or a visitor's value */
+	uint32_t layer;         /* enum xts_stream_layer */
+	int64_t index;          /* record (HVM: entry) index in its layer; -1: a header */
+	uint32_t type;          /* record type / HVM typecode */
+	uint64_t offset;        /* byte offset of that record's header in the stream */
+	char msg[384];          /* full context, outermost record first */
+};
+
+/* What the headers said (a field is 0 when its layer is absent). */
+struct xts_stream_info {
+	bool has_xl, has_libxl, has_libxc;
+	bool xl_big_endian;
+	uint32_t xl_mandatory_flags, xl_optional_flags, xl_optional_data_len;
+	uint32_t xl_config_len;       /* JSON config bytes in the optional data */
+	uint32_t libxl_version, libxl_options;
+	uint32_t libxc_version;       /* 2 or 3 */
+	uint32_t libxc_options;
+	uint32_t dom_type;            /* 1 x86 PV, 2 x86 HVM (PVH is saved as HVM) */
+	uint32_t page_shift, xen_major, xen_minor;
+	uint64_t nr_records[3];       /* per layer: xl (0), libxl, libxc */
+	uint64_t nr_pages;            /* pages carrying data */
+	uint64_t bytes;               /* stream bytes consumed, up to the last END */
+	uint32_t nr_checkpoints;
+};
+
+/* One record (or HVM context entry) as the parser met it. */
+struct xts_stream_record {
+	uint32_t layer;               /* enum xts_stream_layer */
+	uint64_t index;
+	uint32_t type;                /* record type, or HVM typecode */
+	uint32_t instance;            /* HVM entries: instance (vCPU for per-vCPU types) */
+	uint32_t length;              /* body bytes */
+	uint64_t offset;              /* of the record header */
+	const char *name;             /* "HVM_CONTEXT", "CPU", or "unknown" */
+	bool optional;                /* bit 31 of a libxc/libxl type */
+	bool big_endian;              /* byte order of the body's fields */
+	const void *body;             /* stream byte order; NULL for bodies streamed past
+					 (PAGE_DATA, emulator state, opaque records) */
+};
+
+/* Callbacks return 0 to go on; anything else stops the parse with that error. */
+struct xts_stream_visitor {
+	void *opaque;
+	int (*record)(void *opaque, const struct xts_stream_record *r);
+	/* Each page with data (page_size bytes), in stream order; NULL skips them. */
+	int (*page)(void *opaque, uint64_t pfn, const void *data, uint32_t page_size);
+};
+
+/* Parse a whole stream, up to its final END (nothing after it is read). */
+int xts_stream_parse(int fd, const struct xts_stream_visitor *v,
+		     struct xts_stream_info *info, struct xts_stream_error *err);
+
+/* ---- the guest's clock state inside a Xen stream ---- */
+#define XTS_XEN_VCPU_CPU        (1u << 0)  /* HVM CPU record seen */
+#define XTS_XEN_VCPU_LAPIC      (1u << 1)
+#define XTS_XEN_VCPU_TSC_ADJUST (1u << 2)
+
+struct xts_xen_vcpu_time {
+	uint32_t present;             /* XTS_XEN_VCPU_* */
+	uint64_t tsc;                 /* guest TSC at the save instant (same for all records) */
+	uint64_t tsc_adjust;          /* IA32_TSC_ADJUST */
+	uint64_t apic_base_msr;
+	uint64_t tdt_msr;             /* TSC deadline, guest TSC ticks; 0 = disarmed */
+};
+
+#define XTS_XEN_HAVE_TSC_INFO   (1u << 0)
+#define XTS_XEN_HAVE_HVM_HEADER (1u << 1)
+#define XTS_XEN_HAVE_RTC        (1u << 2)
+#define XTS_XEN_HAVE_PARAMS     (1u << 3)
+#define XTS_XEN_HAVE_SHARED_INFO (1u << 4) /* PV: pv_time[] and wc_* valid */
+#define XTS_XEN_HAVE_PVCLOCK    (1u << 5)  /* operator-named record found in memory */
+#define XTS_XEN_MAX_PARAMS      64
+#define XTS_XEN_PV_VCPUS        32         /* vcpu_info slots in shared_info */
+
+struct xts_xen_time {
+	uint32_t have;                /* XTS_XEN_HAVE_* */
+	uint32_t dom_type;            /* 1 PV, 2 HVM */
+	/* X86_TSC_INFO */
+	uint32_t tsc_mode;            /* 0 default, 1 always emulate, 2 never emulate */
+	uint32_t tsc_khz;
+	uint64_t tsc_nsec;            /* Xen's elapsed ns for an emulated TSC */
+	uint32_t incarnation;
+	/* HVM_CONTEXT */
+	uint32_t gtsc_khz;            /* HEADER */
+	uint32_t hvm_cpuid;           /* HEADER: CPUID[1].EAX of the saving host */
+	uint64_t changeset;
+	int64_t rtc_offset;           /* RTC: guest UTC minus host UTC, seconds */
+	uint32_t nr_vcpus;            /* highest vCPU with a record, + 1 */
+	struct xts_xen_vcpu_time vcpu[XTS_MAX_VCPUS];
+	/* HVM_PARAMS (non-zero ones, as sent) */
+	uint32_t nr_params;
+	struct { uint64_t index, value; } params[XTS_XEN_MAX_PARAMS];
+	/* PV: SHARED_INFO */
+	uint32_t guest_width;         /* 4 or 8 */
+	struct vcpu_time_info pv_time[XTS_XEN_PV_VCPUS];
+	uint64_t wc_sec;
+	uint32_t wc_nsec, wc_version;
+	/* A pvclock record the operator located in guest memory. */
+	uint32_t pvclock_vcpu;
+	struct vcpu_time_info pvclock;
+};
+
+/* Where the last record a guest saw can be found (HVM: in its RAM). */
+struct xts_xen_import_opts {
+	bool pvclock_given;
+	uint32_t pvclock_vcpu;        /* whose record it is */
+	uint64_t pvclock_gpa;         /* GPA of its vcpu_time_info (vcpu_info + 32) */
+};
+
+/*
+ * Parse a stream and extract its time state.  `chain` (may be NULL) sees
+ * every record too (inspect prints with it).  *out and *info change only
+ * on success.
+ */
+int xts_xen_read_time(int fd, const struct xts_xen_import_opts *opts,
+		      const struct xts_stream_visitor *chain, struct xts_xen_time *out,
+		      struct xts_stream_info *info, struct xts_stream_error *err);
+
+enum xts_xen_line_source {
+	XTS_XEN_LINE_NEW       = 0, /* no record: system time = guest TSC 0 -> ns */
+	XTS_XEN_LINE_PV_SHARED = 1, /* vCPU 0's record in the PV SHARED_INFO */
+	XTS_XEN_LINE_PVCLOCK   = 2, /* the operator-named record */
+};
+
+/*
+ * Translate into the clock model.  save_realtime_ns is UTC at the save
+ * instant as well as it is known (file mtime, or the receive time for a
+ * live stream).  why (may be NULL) receives the reason of a failure.
+ * -EINVAL for an inconsistent state, -ENOTSUP for what xtshim cannot keep
+ * (TSC mode 3, more vCPUs than XTS_MAX_VCPUS, a PV guest's per-vCPU TSC).
+ */
+int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_ns,
+			  struct xts_time_state *st, enum xts_xen_line_source *src,
+			  char *why, size_t why_len);
+
+/*
+ * The reverse: the Xen view of a saved xtshim guest (x86 HVM), ready for
+ * xts_xen_write().  vCPU LAPIC/TSC_ADJUST entries are left zero/absent.
+ */
+int xts_xen_time_from_state(const struct xts_time_state *st, struct xts_xen_time *x);
+
+struct xts_xen_export_opts {
+	const struct xts_gmem *mem;   /* non-NULL: PAGE_DATA for every region (full save) */
+	const char *config_json;      /* xl domain config for the xl header; NULL: none */
+	bool bare_libxc;              /* write only the libxc stream (no xl/libxl wrapping) */
+	uint32_t libxc_version;       /* 0 or 3 (default); 2 for old receivers */
+	uint32_t xen_major, xen_minor; /* domain header; 0: 4.17 */
+};
+
+/*
+ * Write an x86 HVM stream: X86_TSC_INFO, HVM_CONTEXT (HEADER, CPU, LAPIC,
+ * TSC_ADJUST, RTC when known, END), HVM_PARAMS, END, wrapped as an `xl save`
+ * file (xl header, libxl header, LIBXC_CONTEXT, libxc stream, libxl END).
+ * CPU records carry the TSC only (other registers zero).
+ */
+int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_export_opts *o,
+		  struct xts_stream_error *err);
 
 /* ==== [section: arm64] ==== */
 
