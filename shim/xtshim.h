@@ -601,6 +601,164 @@ int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_exp
 		  struct xts_stream_error *err);
 
 /* ==== [section: arm64] ==== */
+/*
+ * arm64 guests (shim/arm64-*.c; shim/arm64/ for what only runs on arm64).
+ * The model's "TSC" is the generic-timer counter the guest reads
+ * (CNTVCT_EL0), host_tsc is the host's physical counter, and the kHz fields
+ * hold CNTFRQ_EL0 / 1000.  KVM cannot scale the counter: tsc_ratio is 1.0,
+ * and the counter is VM-wide, so every vCPU reads the same value.
+ *
+ * Offset conventions (converted in one place, xts_arm64_kvm_offset()):
+ *   model:  guest = host + tsc_offset                 (mod 2^64)
+ *   KVM:    guest = host - counter_offset             (KVM_ARM_SET_COUNTER_OFFSET)
+ *   Xen:    guest = host - virt_timer_base.offset     (CNTVOFF_EL2)
+ * hence counter_offset = -tsc_offset (mod 2^64).
+ *
+ * An arm64 VMM uses the same calls as an x86 one: xts_clock_new(),
+ * xts_clock_save(), xts_clock_restore() (with the parameters below), then
+ * xts_arm64_apply_counter() where x86 calls xts_kvm_apply_tsc().
+ * On an arm64 build xts_host_tsc() reads CNTVCT_EL0 (equal to the physical
+ * counter in a Linux host, whose own virtual offset is 0) and
+ * xts_host_sample_now() pairs it with CLOCK_REALTIME.
+ */
+
+/*
+ * Parameters for a new arm64 guest whose counter reads start_counter at
+ * the `now` given to xts_clock_new().  cntfrq_hz is the host's CNTFRQ_EL0;
+ * it must be a whole number of kHz below 2^32 kHz (every frequency in use
+ * is: 19.2, 24, 25, 50, 62.5 MHz, 1 GHz); -EINVAL otherwise.
+ */
+int xts_arm64_clock_params(struct xts_clock_params *p, uint32_t nr_vcpus,
+			   uint64_t cntfrq_hz, uint64_t start_counter);
+/* Restore parameters for a destination host with counter rate host_cntfrq_hz. */
+int xts_arm64_restore_params(struct xts_restore_params *p, enum xts_policy policy,
+			     uint64_t threshold_ns, uint32_t flags, uint64_t host_cntfrq_hz);
+/*
+ * Operator pre-flight for restoring `st` on a host whose CNTFRQ is
+ * host_cntfrq_hz with restore `flags`: 0 if xts_clock_restore() can keep
+ * the guest's counter rate (or the change is accepted), otherwise a
+ * negative errno and a message naming the field in `msg` (always
+ * terminated when msg_len > 0).  -ERANGE: the rates differ and
+ * XTS_RESTORE_ACCEPT_RATE_CHANGE is not set (KVM has no way to scale the
+ * arm64 counter, and the guest reads CNTFRQ_EL0 from the hardware).
+ * -EINVAL: not an arm64 state, or vCPU counters that differ (impossible
+ * for the VM-wide arm64 counter).
+ */
+int xts_arm64_check_state(const struct xts_time_state *st, uint64_t host_cntfrq_hz,
+			  uint32_t flags, char *msg, size_t msg_len);
+/*
+ * KVM's VM counter offset for the model (guest = host - *counter_offset).
+ * -EINVAL unless the model is arm64 with tsc_ratio 1.0 and no vCPU skew.
+ */
+int xts_arm64_kvm_offset(const struct xts_clock *c, uint64_t *counter_offset);
+
+/* ---- KVM backend: how the offset reaches KVM ---- */
+
+/* The seam to KVM, so a test can record the exact ioctl sequence. */
+struct xts_arm64_kvm_ops {
+	/* ioctl(2): its non-negative result, or -errno. */
+	int (*ioctl)(void *opaque, int fd, unsigned long request, void *arg);
+	/* Host physical counter ticks, read right before each one-reg write. */
+	uint64_t (*host_counter)(void *opaque);
+	/* Between -EBUSY retries (attempt counts from 1); NULL: sched_yield(). */
+	void (*busy_wait)(void *opaque, unsigned attempt);
+};
+
+/* ioctl(2) itself, for xts_arm64_kvm_ops.ioctl (any build). */
+int xts_arm64_sys_ioctl(void *opaque, int fd, unsigned long request, void *arg);
+
+enum xts_arm64_counter_path {
+	XTS_ARM64_COUNTER_NONE      = 0,
+	XTS_ARM64_COUNTER_VM_OFFSET = 1, /* KVM_ARM_SET_COUNTER_OFFSET (Linux >= 6.4): exact */
+	XTS_ARM64_COUNTER_ONE_REG   = 2, /* KVM_SET_ONE_REG(KVM_REG_ARM_TIMER_CNT) per vCPU */
+};
+
+#define XTS_ARM64_BUSY_RETRIES 100   /* default -EBUSY retries of the VM ioctl */
+
+struct xts_arm64_kvm {
+	const struct xts_arm64_kvm_ops *ops;
+	void *opaque;                    /* passed to every op */
+	int vm_fd;
+	uint32_t nr_vcpus;               /* == clock->nr_vcpus */
+	const int *vcpu_fds;             /* nr_vcpus entries (one-reg path) */
+	uint32_t busy_retries;           /* 0: XTS_ARM64_BUSY_RETRIES */
+};
+
+struct xts_arm64_apply_report {
+	enum xts_arm64_counter_path path; /* what was used (or tried, on failure) */
+	uint64_t counter_offset;          /* host ticks: guest = host - counter_offset */
+	uint32_t busy_retries;            /* -EBUSY answers before the result */
+	uint32_t vcpus_written;           /* one-reg path: vCPUs done */
+};
+
+/*
+ * Program the model's counter into KVM: KVM_ARM_SET_COUNTER_OFFSET on the VM
+ * when KVM_CHECK_EXTENSION(KVM_CAP_COUNTER_OFFSET) says so (retrying while
+ * it answers -EBUSY, i.e. a vCPU ioctl is in flight: pause the vCPUs
+ * first), otherwise KVM_SET_ONE_REG of the counter on every vCPU (exact up
+ * to the ticks between host_counter() and the kernel's own read).  `rep`
+ * (optional) says which path ran.  -EINVAL for a model KVM cannot run
+ * (see xts_arm64_kvm_offset()) or a vCPU count that does not match;
+ * otherwise the first failing ioctl's -errno.
+ */
+int xts_arm64_apply_counter(const struct xts_arm64_kvm *k, const struct xts_clock *c,
+			    struct xts_arm64_apply_report *rep);
+const char *xts_arm64_counter_path_name(enum xts_arm64_counter_path path);
+
+#if defined(__aarch64__)
+/* This host's CNTFRQ_EL0, Hz. */
+uint64_t xts_arm64_host_cntfrq_hz(void);
+/* Ops for a real KVM: ioctl(2), CNTVCT_EL0, 1 ms sleeps between -EBUSY retries. */
+extern const struct xts_arm64_kvm_ops xts_arm64_kvm_host_ops;
+#endif
+
+/* ---- Xen on Arm: the virtual counter offset of a saved domain ---- */
+
+/*
+ * Xen 4.17's public xen/arch-arm/hvm/save.h is empty: Xen on Arm has no
+ * upstream save format.  xtshim reads the timer record of the Arm
+ * save/restore series (typecode 3, one VIRT and one PHYS record per vCPU)
+ * inside the usual HVM context framing (struct hvm_save_descriptor).
+ */
+#define XTS_XEN_ARM_TIMER_TYPECODE 3
+#define XTS_XEN_ARM_TIMER_VIRT     0
+#define XTS_XEN_ARM_TIMER_PHYS     1
+
+struct xts_xen_arm_timer {
+	uint64_t vtb_offset;  /* Xen's virt_timer_base.offset: host counter ticks */
+	uint32_t ctl;         /* CNT{V,P}_CTL */
+	uint32_t pad0;
+	uint64_t cval;        /* CNT{V,P}_CVAL */
+	uint32_t type;        /* XTS_XEN_ARM_TIMER_VIRT / _PHYS */
+	uint32_t pad1;
+};
+
+/*
+ * The virtual counter offset of a domain from its HVM context blob: every
+ * vCPU's VIRT timer record must carry the same vtb_offset (Xen keeps one
+ * per domain) and every vCPU below nr_vcpus must have one.  -EINVAL with a
+ * bounded walk: truncated descriptors, a timer record of the wrong length,
+ * an instance >= nr_vcpus, or offsets that disagree.
+ */
+int xts_arm64_xen_timer_offset(const void *ctx, size_t len, uint32_t nr_vcpus,
+			       uint64_t *vtb_offset);
+
+/* What a Xen on Arm save gives the model (besides the timer offset). */
+struct xts_arm64_xen_import {
+	uint64_t vtb_offset;          /* from xts_arm64_xen_timer_offset() */
+	uint64_t source_counter;      /* source host physical counter at the save instant */
+	uint64_t saved_realtime_ns;   /* UTC at that instant */
+	uint64_t cntfrq_hz;           /* source host CNTFRQ */
+	uint32_t nr_vcpus;
+};
+
+/*
+ * A time state as if xts_clock_save() had run on the Xen host: every vCPU's
+ * counter is source_counter - vtb_offset; system time is that counter in ns
+ * (Xen on Arm guests count from domain creation, where Xen sampled
+ * vtb_offset), and the wallclock makes wc + system time = saved UTC.
+ */
+int xts_arm64_state_from_xen(const struct xts_arm64_xen_import *in, struct xts_time_state *st);
 
 #ifdef __cplusplus
 }
