@@ -59,13 +59,15 @@ ifeq ($(ARCH),arm64)
 endif
 
 # ---- the library: abi/ + shim/ (+ its arch folder) + hypercalls/ ----
-LIB_SRCS := $(wildcard abi/*.c shim/*.c shim/$(ARCH)/*.c hypercalls/*.c)
+# Architecture folders are named as the kernel names them: shim/x86, shim/arm64.
+SARCH    := $(if $(filter arm64,$(ARCH)),arm64,x86)
+LIB_SRCS := $(wildcard abi/*.c shim/*.c shim/$(SARCH)/*.c hypercalls/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_A    := $(B)/lib/libxtshim.a
 LIB_SO   := $(B)/lib/libxtshim.so.$(SOVERSION)
 
 # ---- unit tests and benchmarks: one program per file ----
-TEST_SRCS  := $(wildcard abi/tests/test_*.c shim/tests/test_*.c shim/$(ARCH)/tests/test_*.c \
+TEST_SRCS  := $(wildcard abi/tests/test_*.c shim/tests/test_*.c shim/$(SARCH)/tests/test_*.c \
                 hypercalls/tests/test_*.c)
 TEST_BINS  := $(patsubst %.c,$(B)/tests/%,$(notdir $(TEST_SRCS)))
 BENCH_SRCS := $(wildcard shim/bench/bench_*.c hypercalls/bench/bench_*.c)
