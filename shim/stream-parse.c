@@ -527,6 +527,8 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 		need_body = true;
 		break;
 	case XTS_LIBXC_REC_X86_PV_VCPU_BASIC:
+		need_body = true;     /* the consumer learns the vCPU ids from it */
+		/* fall through */
 	case XTS_LIBXC_REC_X86_PV_VCPU_EXTENDED:
 	case XTS_LIBXC_REC_X86_PV_VCPU_XSAVE:
 	case XTS_LIBXC_REC_X86_PV_VCPU_MSRS:

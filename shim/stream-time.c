@@ -121,6 +121,14 @@ static int on_record(void *opaque, const struct xts_stream_record *r)
 		case XTS_LIBXC_REC_X86_TSC_INFO: take_tsc_info(x, r->body, r->big_endian); break;
 		case XTS_LIBXC_REC_HVM_PARAMS: take_params(x, r->body, r->length, r->big_endian); break;
 		case XTS_LIBXC_REC_X86_PV_INFO: x->guest_width = ((const uint8_t *)r->body)[0]; break;
+		case XTS_LIBXC_REC_X86_PV_VCPU_BASIC: {
+			uint32_t id = xts_get32(r->body, r->big_endian);
+			if (id >= XTS_MAX_VCPUS)
+				return -ENOTSUP;
+			if (id + 1 > x->nr_vcpus)
+				x->nr_vcpus = id + 1;
+			break;
+		}
 		case XTS_LIBXC_REC_SHARED_INFO: take_shared_info(x, r->body, false); break;
 		}
 	}
