@@ -1,0 +1,137 @@
+/*
+ * Xen timers of a vCPU: singleshot (VCPUOP_set_singleshot_timer and
+ * set_timer_op), periodic, and the SCHEDOP_poll timeout.  Deadlines are Xen
+ * system time (ns); one host timer per vCPU (ops->arm_timer, a host TSC
+ * deadline from the clock model) stands for the earliest.  When it fires,
+ * system time is read again: a timer is due only when system time has
+ * reached its deadline, so VIRQ_TIMER is never early even if the host
+ * timer is; anything not yet due is re-armed.
+ */
+#include "hypercalls/hcall.h"
+
+static bool earliest(const struct xts_vcpu *v, uint64_t *ns)
+{
+	bool any = false;
+
+	*ns = UINT64_MAX;
+	if (v->sshot_on) {
+		*ns = v->sshot_ns;
+		any = true;
+	}
+	if (v->period_ns && v->periodic_next_ns < *ns) {
+		*ns = v->periodic_next_ns;
+		any = true;
+	}
+	if (v->poll_timeout_on && v->poll_timeout_ns < *ns) {
+		*ns = v->poll_timeout_ns;
+		any = true;
+	}
+	return any;
+}
+
+static void arm(struct xts_domain *d, unsigned vcpu, uint64_t host_tsc)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+
+	if (v->armed_host_tsc == host_tsc)
+		return;
+	v->armed_host_tsc = host_tsc;
+	d->cfg.ops->arm_timer(d->cfg.opaque, vcpu, host_tsc);
+}
+
+/* Fire what is due at system time `now`, then arm the host timer for the rest. */
+static void service(struct xts_domain *d, unsigned vcpu, uint64_t now)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+	bool fire = false;
+	uint64_t ns, host_tsc;
+
+	if (v->sshot_on && now >= v->sshot_ns) {
+		v->sshot_on = false;
+		fire = true;
+	}
+	if (v->period_ns && now >= v->periodic_next_ns) {
+		/* As Xen: the next period counts from this event, not from the deadline. */
+		v->periodic_next_ns = now + v->period_ns;
+		fire = true;
+	}
+	if (fire)
+		xts_evtchn_raise_virq(d, vcpu, VIRQ_TIMER);
+	if (v->poll_timeout_on && now >= v->poll_timeout_ns) {
+		v->poll_timeout_on = false;
+		if (v->polling)
+			xts_vcpu_wake(d, vcpu);
+	}
+	if (!earliest(v, &ns)) {
+		arm(d, vcpu, 0);
+		return;
+	}
+	/* Beyond the clock's reach (~2^64 ticks away): it can never fire. */
+	if (xts_clock_host_tsc_at_ns(d->cfg.clock, ns, &host_tsc)) {
+		arm(d, vcpu, 0);
+		return;
+	}
+	arm(d, vcpu, host_tsc ? host_tsc : 1);
+}
+
+void xts_timer_rearm(struct xts_domain *d, unsigned vcpu)
+{
+	d->v[vcpu].armed_host_tsc = UINT64_MAX;  /* force: the clock may have moved */
+	service(d, vcpu, xts_dom_now_ns(d));
+}
+
+int xts_timer_set_singleshot(struct xts_domain *d, unsigned vcpu, uint64_t deadline_ns)
+{
+	d->v[vcpu].sshot_on = true;
+	d->v[vcpu].sshot_ns = deadline_ns;
+	service(d, vcpu, xts_dom_now_ns(d));
+	return 0;
+}
+
+void xts_timer_stop_singleshot(struct xts_domain *d, unsigned vcpu)
+{
+	d->v[vcpu].sshot_on = false;
+	service(d, vcpu, xts_dom_now_ns(d));
+}
+
+void xts_timer_set_periodic(struct xts_domain *d, unsigned vcpu, uint64_t period_ns)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+	uint64_t now = xts_dom_now_ns(d);
+
+	v->period_ns = period_ns;
+	v->periodic_next_ns = now + period_ns;
+	service(d, vcpu, now);
+}
+
+void xts_domain_timer_fired(struct xts_domain *d, unsigned vcpu)
+{
+	if (vcpu >= d->cfg.nr_vcpus)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->v[vcpu].armed_host_tsc = 0;   /* the host timer is spent */
+	service(d, vcpu, xts_dom_now_ns(d));
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * set_timer_op(timeout): 0 stops the singleshot timer; a negative timeout
+ * or one 2^50 ns or more ahead (Linux jiffies wrap) fires in 100 ms, as Xen
+ * does.  32-bit callers pass the 64-bit timeout as (lo, hi).
+ */
+int64_t xts_do_set_timer_op(struct xts_call *c)
+{
+	struct xts_domain *d = c->d;
+	uint64_t t = c->h->long_mode ? c->h->args[0]
+				     : (c->h->args[0] | (c->h->args[1] << 32));
+	uint64_t now = xts_dom_now_ns(d);
+	int64_t offset = (int64_t)(t - now);
+
+	if (t == 0) {
+		xts_timer_stop_singleshot(d, c->vcpu);
+		return 0;
+	}
+	if ((int64_t)t < 0 || (offset > 0 && (offset >> 50) != 0))
+		t = now + 100 * XTS_MS;
+	return xts_timer_set_singleshot(d, c->vcpu, t);
+}
