@@ -333,7 +333,13 @@ int xts_layout_vcpu_time_offset(enum xts_layout_id layout, uint32_t *off);
  */
 struct xts_domain;
 
-/* What the domain asks of its VMM.  Callbacks may run on any thread. */
+/*
+ * What the domain asks of its VMM.  Callbacks may run on any thread.
+ * inject_upcall, kick, arm_timer, console_write, host_sample and
+ * translate_gva are called with the domain lock held and must not call back
+ * into the domain; vcpu_initialise, vcpu_up, vcpu_down and shutdown are
+ * called without it and may.
+ */
 struct xts_platform_ops {
 	/* Deliver the event-channel upcall to `vcpu` as interrupt `vector`. */
 	void (*inject_upcall)(void *opaque, unsigned vcpu, uint8_t vector);
@@ -355,6 +361,15 @@ struct xts_platform_ops {
 	void (*console_write)(void *opaque, const char *buf, size_t len);
 	/* Current host TSC and realtime (a test supplies a simulated clock). */
 	void (*host_sample)(void *opaque, struct xts_host_sample *now);
+	/*
+	 * Optional: the guest physical address of guest virtual `gva` as
+	 * `vcpu` (the caller, on its own thread) sees it now; -EFAULT when it
+	 * is not mapped.  NULL: virtual addresses are taken as physical (paging
+	 * off, or an identity-mapped guest).  Hypercall arguments are virtual
+	 * addresses; areas registered by virtual address (VCPUOP 5 and 13) are
+	 * translated once, at registration.
+	 */
+	int (*translate_gva)(void *opaque, unsigned vcpu, uint64_t gva, uint64_t *gpa);
 };
 
 /*
@@ -378,7 +393,15 @@ struct xts_domain_config {
 	const struct xts_platform_ops *ops;
 	void *opaque;                      /* passed to every op */
 	enum xts_hcall_transport transport; /* what the hypercall page stubs do */
-	uint16_t hcall_io_port;            /* XTS_TRANSPORT_IOPORT: the trapping port */
+	uint16_t hcall_io_port;            /* XTS_TRANSPORT_IOPORT: the trapping port, <= 0xff */
+	/*
+	 * PV console and xenstore rings (HVM_PARAM_CONSOLE_PFN / STORE_PFN):
+	 * guest frames inside RAM the VMM reserves (e820) for them, cleared by
+	 * xts_domain_create(); 0: none.  Their event channels are allocated by
+	 * the domain and reported by HVMOP_get_param.
+	 */
+	uint64_t console_pfn;
+	uint64_t store_pfn;
 };
 
 /* Fill a 4 KiB hypercall page: 128 stubs of 32 bytes, stub nr at nr * 32. */
@@ -422,6 +445,8 @@ void xts_domain_update_time(struct xts_domain *d);
 void xts_domain_send_virq(struct xts_domain *d, unsigned vcpu, unsigned virq);
 /* Runstate: the VMM reports when a vCPU thread starts/stops executing guest code. */
 void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
+/* Name of a hypercall number ("xen_version", ...), "unknown" if none (for logs). */
+const char *xts_hypercall_name(uint32_t nr);
 
 /* ==== [section: backends] (shim/ KVM backends) ==== */
 
