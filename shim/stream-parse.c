@@ -536,8 +536,6 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 			return fail(p, -EINVAL, "body length %u is shorter than the vCPU header", len);
 		break;
 	}
-	if (exact != UINT32_MAX && len != exact)
-		return fail(p, -EINVAL, "body length %u, expected %u", len, exact);
 
 	if (!optional) {
 		switch (type) {
@@ -563,6 +561,9 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 		if (rc)
 			return rc;
 	}
+
+	if (exact != UINT32_MAX && len != exact)
+		return fail(p, -EINVAL, "body length %u, expected %u", len, exact);
 
 	if (!optional && type == XTS_LIBXC_REC_PAGE_DATA) {
 		rc = parse_page_data(p, len);
