@@ -1,0 +1,278 @@
+/*
+ * Dispatcher rules, xen_version, CPUID leaves, the hypercall page and MSR,
+ * domain creation checks.
+ */
+#include <sys/mman.h>
+#include "hypercalls/tests/fake.h"
+
+static void test_unknown_and_unimplemented(void **state)
+{
+	struct fake *f = fake_new(2);
+	uint32_t nrs[] = { __HYPERVISOR_mmu_update, __HYPERVISOR_multicall, __HYPERVISOR_iret,
+			   __HYPERVISOR_domctl, 43, 63, 127, 128, 0xffffffffu };
+	unsigned i;
+
+	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		assert_int_equal(hc(f, 0, nrs[i], 0, 0, 0), -XEN_ENOSYS);
+	/* Unknown sub-commands of implemented hypercalls. */
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, 99, ARG, 0), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, 63, ARG, 0), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_vcpu_op, 99, 0, ARG), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, 99, ARG, 0), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_event_channel_op, 99, ARG, 0), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_hvm_op, 99, ARG, 0), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, 99, 0, ARG), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_grant_table_op, 0, ARG, 1), -XEN_ENOSYS);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_vm_assist, 7, VMASST_TYPE_runstate_update_flag, 0),
+			 -XEN_ENOSYS);
+	/* Out-of-range vCPU index from the VMM itself. */
+	assert_int_equal(hc(f, 2, __HYPERVISOR_xen_version, XENVER_version, 0, 0), -XEN_EINVAL);
+	fake_free(f);
+}
+
+static void test_cpl3_is_eperm(void **state)
+{
+	struct fake *f = fake_new(1);
+	uint32_t nrs[] = { __HYPERVISOR_xen_version, __HYPERVISOR_sched_op, __HYPERVISOR_vcpu_op,
+			   __HYPERVISOR_memory_op, __HYPERVISOR_mmu_update, 200 };
+	struct xts_hcall h = { .long_mode = true };
+	unsigned i, cpl;
+	int64_t ret;
+
+	for (cpl = 1; cpl <= 3; cpl++)
+		for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+			h.nr = nrs[i];
+			h.cpl = cpl;
+			h.args[0] = SCHEDOP_shutdown;
+			h.args[1] = ARG;
+			assert_int_equal(xts_hypercall(f->d, 0, &h, &ret), XTS_HCALL_DONE);
+			assert_int_equal(ret, -XEN_EPERM);
+		}
+	assert_int_equal(f->n_shutdown, 0);   /* the shutdown at CPL > 0 did nothing */
+	fake_free(f);
+}
+
+static void test_xen_version(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct xen_feature_info fi = { .submap_idx = 0 };
+	char extra[16];
+	uint32_t bits;
+
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_version, 0, 0), (4 << 16) | 17);
+	/* `int cmd`: the upper half of a 64-bit register is not part of it. */
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, 0xabcd00000000ULL | XENVER_version, 0, 0),
+			 (4 << 16) | 17);
+	assert_int_equal(hc_mode(f, 0, false, __HYPERVISOR_xen_version, XENVER_version, 0, 0, NULL),
+			 0x40011);
+	memcpy(gp(f, ARG), &fi, sizeof(fi));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), 0);
+	memcpy(&fi, gp(f, ARG), sizeof(fi));
+	bits = (1u << 8) | (1u << 9) | (1u << 18) | (1u << 19);
+	assert_int_equal(fi.submap & bits, bits);
+	assert_int_equal(fi.submap & (1u << XENFEAT_dom0), 0);
+	fi.submap_idx = 1;
+	fi.submap = 0xffffffff;
+	memcpy(gp(f, ARG), &fi, sizeof(fi));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), 0);
+	memcpy(&fi, gp(f, ARG), sizeof(fi));
+	assert_int_equal(fi.submap, 0);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_pagesize, 0, 0), 4096);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_extraversion, ARG, 0), 0);
+	memcpy(extra, gp(f, ARG), 16);
+	assert_non_null(memchr(extra, 0, 16));
+	/* Hostile pointers: outside RAM, wrapping, crossing out of RAM. */
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, RAM_SIZE, 0),
+			 -XEN_EFAULT);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, UINT64_MAX - 3, 0),
+			 -XEN_EFAULT);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_extraversion, RAM_SIZE - 8, 0),
+			 -XEN_EFAULT);
+	assert_int_equal(ld64(f, RAM_SIZE - 8), 0);   /* nothing written half-way */
+	fake_free(f);
+}
+
+static void test_xen_version_417_vs_custom(void **state)
+{
+	struct fake *f = fake_new_ex(1, 0x40013, false);
+
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40013);
+	fake_free(f);
+}
+
+static void test_cpuid(void **state)
+{
+	struct fake *f = fake_new(2);
+	uint32_t r[4], t[4];
+	char sig[13] = { 0 };
+
+	assert_false(xts_domain_cpuid(f->d, 0, 0x3fffffff, 0, r));
+	assert_false(xts_domain_cpuid(f->d, 0, 0x40000100, 0, r));
+	assert_true(xts_domain_cpuid(f->d, 0, 0x40000000, 0, r));
+	assert_int_equal(r[0], 0x40000005);
+	memcpy(sig, &r[1], 4);
+	memcpy(sig + 4, &r[2], 4);
+	memcpy(sig + 8, &r[3], 4);
+	assert_string_equal(sig, "XenVMMXenVMM");
+	assert_true(xts_domain_cpuid(f->d, 0, 0x40000001, 0, r));
+	assert_int_equal(r[0], (4u << 16) | 17);
+	assert_true(xts_domain_cpuid(f->d, 0, 0x40000002, 0, r));
+	assert_int_equal(r[0], 1);
+	assert_int_equal(r[1], 0x40000000);
+	/* Timing leaf: what the clock model says (guest kHz in ECX, incarnation 1). */
+	assert_true(xts_domain_cpuid(f->d, 0, 0x40000003, 0, r));
+	assert_int_equal(xts_clock_cpuid_timing(&f->clock, 0, t), 0);
+	assert_memory_equal(r, t, sizeof(t));
+	assert_int_equal(r[2], HOST_KHZ);
+	assert_int_equal(r[3], 1);
+	assert_true(xts_domain_cpuid(f->d, 0, 0x40000003, 7, r));
+	assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+	assert_true(xts_domain_cpuid(f->d, 1, 0x40000004, 0, r));
+	assert_int_equal(r[0] & ((1u << 3) | (1u << 4) | (1u << 6)), (1u << 3) | (1u << 4) | (1u << 6));
+	assert_int_equal(r[1], 1);
+	assert_int_equal(r[2], 7);
+	assert_true(xts_domain_cpuid(f->d, 0, 0x400000ff, 0, r));
+	assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+	fake_free(f);
+}
+
+/* Expected stub bytes, spelled out from the instruction encodings. */
+static void test_hypercall_page_bytes(void **state)
+{
+	uint8_t page[4096];
+	unsigned nr;
+
+	xts_hypercall_page_fill(page, XTS_TRANSPORT_VMCALL, 0);
+	for (nr = 0; nr < 128; nr++) {
+		uint8_t *p = page + nr * 32;
+
+		if (nr == 23) {
+			assert_int_equal(p[0], 0x0f);
+			assert_int_equal(p[1], 0x0b);
+			continue;
+		}
+		uint8_t want[9] = { 0xb8, (uint8_t)nr, 0, 0, 0, 0x0f, 0x01, 0xc1, 0xc3 };
+		assert_memory_equal(p, want, sizeof(want));
+	}
+	xts_hypercall_page_fill(page, XTS_TRANSPORT_VMMCALL, 0);
+	{
+		uint8_t want[9] = { 0xb8, 17, 0, 0, 0, 0x0f, 0x01, 0xd9, 0xc3 };
+		assert_memory_equal(page + 17 * 32, want, sizeof(want));
+	}
+	xts_hypercall_page_fill(page, XTS_TRANSPORT_IOPORT, 0x9a);
+	for (nr = 0; nr < 128; nr++) {
+		uint8_t *p = page + nr * 32;
+		uint8_t want[18] = {
+			0x8c, 0xc8,             /* mov %cs,%eax */
+			0xa8, 0x03,             /* test $3,%al */
+			0x75, 0x08,             /* jnz +8 -> offset 14 */
+			0xb8, (uint8_t)nr, 0, 0, 0,
+			0xe7, 0x9a,             /* out %eax,$0x9a */
+			0xc3,
+			0x6a, 0xff,             /* push $-1 */
+			0x58, 0xc3,             /* pop %rax; ret */
+		};
+		unsigned i;
+
+		if (nr == 23)
+			continue;
+		assert_memory_equal(p, want, sizeof(want));
+		/* The jnz lands on the -EPERM path: 6 + 8 == 14. */
+		assert_int_equal(6 + (int8_t)p[5], 14);
+		for (i = sizeof(want); i < 32; i++)
+			assert_int_equal(p[i], 0xcc);
+	}
+}
+
+/*
+ * Run the IOPORT stubs for real in this (CPL 3, 64-bit) process: the CPL
+ * check must take the -EPERM path before `out`, which would fault here,
+ * and return -1 sign-extended to 64 bits.
+ */
+static void test_ioport_stub_runs_at_cpl3(void **state)
+{
+#if defined(__x86_64__)
+	uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned nr;
+
+	assert_true(page != MAP_FAILED);
+	xts_hypercall_page_fill(page, XTS_TRANSPORT_IOPORT, 0x80);
+	assert_int_equal(mprotect(page, 4096, PROT_READ | PROT_EXEC), 0);
+	for (nr = 0; nr < 128; nr++) {
+		long (*stub)(void) = (long (*)(void))(void *)(page + nr * 32);
+
+		if (nr == 23)
+			continue;
+		assert_int_equal(stub(), -XEN_EPERM);
+	}
+	munmap(page, 4096);
+#else
+	skip();
+#endif
+}
+
+static void test_hypercall_msr(void **state)
+{
+	struct fake *f = fake_new(1);
+	uint8_t want[4096];
+
+	memset(gp(f, 0x30000), 0x5a, 4096);
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, 0x30001, true), -EINVAL);
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, RAM_SIZE, true), -EINVAL);
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, UINT64_MAX & ~0xfffULL, true),
+			 -EINVAL);
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 1, 0x30000, true), -EINVAL);
+	assert_int_equal(*(uint8_t *)gp(f, 0x30000), 0x5a);
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, 0x30000, true), 0);
+	xts_hypercall_page_fill(want, XTS_TRANSPORT_IOPORT, 0x80);
+	assert_memory_equal(gp(f, 0x30000), want, 4096);
+	fake_free(f);
+}
+
+static void test_create_rejects(void **state)
+{
+	struct fake *f = fake_new(2);
+	struct xts_domain_config c = f->cfg;
+	struct xts_platform_ops ops = *f->cfg.ops;
+	struct xts_domain *d = NULL;
+
+	c.nr_vcpus = 3;
+	assert_int_equal(xts_domain_create(&c, &d), -EINVAL);
+	c = f->cfg;
+	c.hcall_io_port = 0x100;
+	assert_int_equal(xts_domain_create(&c, &d), -EINVAL);
+	c = f->cfg;
+	c.console_pfn = RAM_SIZE >> 12;
+	assert_int_equal(xts_domain_create(&c, &d), -EINVAL);
+	c = f->cfg;
+	c.store_pfn = c.console_pfn;
+	assert_int_equal(xts_domain_create(&c, &d), -EINVAL);
+	c = f->cfg;
+	c.transport = 7;
+	assert_int_equal(xts_domain_create(&c, &d), -EINVAL);
+	c = f->cfg;
+	ops.arm_timer = NULL;
+	c.ops = &ops;
+	assert_int_equal(xts_domain_create(&c, &d), -EINVAL);
+	assert_null(d);
+	assert_string_equal(xts_hypercall_name(17), "xen_version");
+	assert_string_equal(xts_hypercall_name(34), "hvm_op");
+	assert_string_equal(xts_hypercall_name(1000), "unknown");
+	fake_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unknown_and_unimplemented),
+		cmocka_unit_test(test_cpl3_is_eperm),
+		cmocka_unit_test(test_xen_version),
+		cmocka_unit_test(test_xen_version_417_vs_custom),
+		cmocka_unit_test(test_cpuid),
+		cmocka_unit_test(test_hypercall_page_bytes),
+		cmocka_unit_test(test_ioport_stub_runs_at_cpl3),
+		cmocka_unit_test(test_hypercall_msr),
+		cmocka_unit_test(test_create_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
