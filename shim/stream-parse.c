@@ -308,6 +308,14 @@ static int parse_hvm_context(struct parser *p, uint32_t len)
 		uint32_t pos = 0;
 		bool end = false;
 
+		/* Consumers see the record, then its entries. */
+		if (pass == 1) {
+			p->in_ent = false;
+			rc = visit(p, &p->rec, len, false, p->body);
+			if (rc)
+				break;
+		}
+
 		for (int64_t i = 0; !end; i++) {
 			const struct hvm_save_descriptor *d = (const void *)(p->body + pos);
 			uint32_t code, inst, elen;
@@ -646,6 +654,8 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 			break;
 		}
 	}
+	if (!optional && type == XTS_LIBXC_REC_HVM_CONTEXT)
+		return 0;             /* visited by parse_hvm_context() */
 	return visit(p, &p->rec, len, optional, need_body ? p->body : NULL);
 }
 
