@@ -449,6 +449,84 @@ void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
 const char *xts_hypercall_name(uint32_t nr);
 
 /* ==== [section: backends] (shim/ KVM backends) ==== */
+/*
+ * x86 KVM helpers (shim/x86/) for a VMM that owns its KVM file descriptors
+ * and threads.  Userspace backend: xtshim maintains every Xen record itself,
+ * KVM only runs the vCPUs; the guest TSC is set exactly through the vCPU TSC
+ * offset attribute.  Nothing here creates threads except the host timers.
+ */
+struct kvm_regs;
+struct kvm_sregs;
+struct kvm_cpuid2;
+struct kvm_cpuid_entry2;
+
+/* Host TSC ticks (rdtsc). */
+uint64_t xts_host_tsc(void);
+/* Host TSC and CLOCK_REALTIME taken as close together as a few tries allow. */
+void xts_host_sample_now(struct xts_host_sample *now);
+
+/* KVM_GET_TSC_KHZ on a vCPU fd: the rate KVM runs the guest TSC at. */
+int xts_kvm_tsc_khz(int vcpu_fd, uint32_t *khz);
+/*
+ * The KVM TSC offset that makes vCPU `vcpu` read the model's guest TSC
+ * (guest = host + offset, mod 2^64); -ENOTSUP unless tsc_ratio is 1.0.
+ */
+int xts_kvm_tsc_offset(const struct xts_clock *c, unsigned vcpu, uint64_t *offset);
+/*
+ * Program it (KVM_SET_DEVICE_ATTR KVM_VCPU_TSC_CTRL / KVM_VCPU_TSC_OFFSET)
+ * and read it back: -EOPNOTSUPP when KVM kept another offset (PVM ignores
+ * the attribute and runs guests on the host TSC: model the guest TSC as the
+ * host TSC, tsc_offset 0, there).
+ */
+int xts_kvm_apply_tsc(int vcpu_fd, const struct xts_clock *c, unsigned vcpu);
+
+/*
+ * CPUID for one vCPU: the host table (KVM_GET_SUPPORTED_CPUID) without any
+ * hypervisor leaf (0x40000000..0x4fffffff: no KVM signature, so guests do
+ * not pick kvmclock), APIC ids set to `vcpu`, plus the leaves `xen` answers
+ * from 0x40000000 up to the maximum its base leaf reports.  Leaves with
+ * subleaves (base+3) are enumerated while `xen` answers.  -E2BIG when `max`
+ * entries are not enough.
+ */
+typedef bool (*xts_cpuid_fn)(void *arg, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+int xts_x86_cpuid_merge(const struct kvm_cpuid_entry2 *host, unsigned nr_host,
+			unsigned vcpu, xts_cpuid_fn xen, void *arg,
+			struct kvm_cpuid_entry2 *out, unsigned max, unsigned *nr_out);
+/* The same from KVM and a domain, ready for KVM_SET_CPUID2 (free() it). */
+int xts_kvm_cpuid(int kvm_fd, struct xts_domain *d, unsigned vcpu, struct kvm_cpuid2 **out);
+
+/*
+ * Make guest writes to `msr` exit to userspace (KVM_EXIT_X86_WRMSR):
+ * KVM_CAP_X86_USER_SPACE_MSR with the filter reason plus a one-MSR filter.
+ */
+int xts_kvm_trap_msr_write(int vm_fd, uint32_t msr);
+
+/* Xen's view of the caller's mode: 64-bit only with EFER.LMA and CS.L. */
+bool xts_x86_long_mode(const struct kvm_sregs *s);
+/*
+ * A hypercall as Xen reads it from the registers (64-bit: RAX; RDI RSI RDX
+ * R10 R8 R9.  32-bit: EAX; EBX ECX EDX ESI EDI EBP).  CPL is SS.DPL; real
+ * and virtual-8086 mode callers are reported as CPL 3 (Xen: -EPERM).
+ */
+void xts_x86_hcall_decode(const struct kvm_regs *r, const struct kvm_sregs *s,
+			  struct xts_hcall *h);
+/* Put a hypercall result in RAX as the caller's mode sees it. */
+void xts_x86_hcall_result(struct kvm_regs *r, bool long_mode, int64_t ret);
+
+/*
+ * Host timers with host-TSC deadlines (one thread for `nr` timers), for
+ * xts_platform_ops.arm_timer.  `fire(opaque, idx)` runs on the timer
+ * thread, never before the host TSC reaches the deadline.
+ */
+struct xts_host_timers;
+int xts_host_timers_create(unsigned nr, uint32_t host_tsc_khz,
+			   void (*fire)(void *opaque, unsigned idx), void *opaque,
+			   struct xts_host_timers **out);
+/* 0 disarms; re-arming replaces the previous deadline. */
+void xts_host_timers_arm(struct xts_host_timers *t, unsigned idx, uint64_t host_tsc_deadline);
+void xts_host_timers_destroy(struct xts_host_timers *t);
+
+
 
 /* ==== [section: migration] (Xen stream import/export) ====
  * Reading `xl save` files / `xl migrate` streams (xl -> libxl -> libxc,

@@ -1,0 +1,78 @@
+/*
+ * 2-level event channels, guest side: the upcall scans pending_sel, then
+ * pending & ~mask words in shared_info, clears each pending bit and calls
+ * the port's handler.
+ */
+#include "compat-tests/lib/guest.h"
+#include "compat-tests/lib/internal.h"
+
+#define GUEST_PORTS 256
+#define WORD_BITS (8 * sizeof(xen_ulong_t))
+
+static struct {
+	evtchn_handler_t fn;
+	void *arg;
+} handlers[GUEST_PORTS];
+static volatile uint64_t upcalls[MAX_CPUS];
+
+uint64_t upcall_count(unsigned cpu)
+{
+	return cpu < MAX_CPUS ? upcalls[cpu] : 0;
+}
+
+void evtchn_upcall(unsigned cpu)
+{
+	volatile struct vcpu_info *vi = xen_vcpu_info(cpu);
+	if (!vi || !shared_info || cpu >= MAX_CPUS)
+		return;
+	upcalls[cpu]++;
+	do {
+		vi->evtchn_upcall_pending = 0;
+		xen_ulong_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+		while (sel) {
+			unsigned i = (unsigned)__builtin_ctzl(sel);
+			sel &= sel - 1;
+			xen_ulong_t pend = shared_info->evtchn_pending[i] & ~shared_info->evtchn_mask[i];
+			while (pend) {
+				unsigned b = (unsigned)__builtin_ctzl(pend);
+				pend &= pend - 1;
+				__atomic_fetch_and(&shared_info->evtchn_pending[i],
+						   ~((xen_ulong_t)1 << b), __ATOMIC_SEQ_CST);
+				evtchn_port_t port = i * WORD_BITS + b;
+				if (port < GUEST_PORTS && handlers[port].fn)
+					handlers[port].fn(port, handlers[port].arg);
+			}
+		}
+	} while (vi->evtchn_upcall_pending);
+}
+
+int evtchn_bind_virq(unsigned virq, unsigned cpu, evtchn_handler_t fn, void *arg,
+		     evtchn_port_t *port)
+{
+	struct evtchn_bind_virq b = { .virq = virq, .vcpu = cpu };
+	long rc = evtchn_op(EVTCHNOP_bind_virq, &b);
+	if (rc)
+		return (int)rc;
+	if (b.port >= GUEST_PORTS) {
+		evtchn_close(b.port);
+		return -XEN_ENOSPC;
+	}
+	handlers[b.port].arg = arg;
+	__atomic_store_n(&handlers[b.port].fn, fn, __ATOMIC_SEQ_CST);
+	*port = b.port;
+	return evtchn_unmask(b.port);
+}
+
+int evtchn_unmask(evtchn_port_t port)
+{
+	struct evtchn_unmask u = { .port = port };
+	return (int)evtchn_op(EVTCHNOP_unmask, &u);
+}
+
+int evtchn_close(evtchn_port_t port)
+{
+	struct evtchn_close c = { .port = port };
+	if (port < GUEST_PORTS)
+		handlers[port].fn = NULL;
+	return (int)evtchn_op(EVTCHNOP_close, &c);
+}

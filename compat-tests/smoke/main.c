@@ -1,0 +1,124 @@
+/*
+ * Smoke test: the minimal path every Xen guest takes.  Find Xen, install the
+ * hypercall page, map shared_info, register vcpu_info, read system time and
+ * the wallclock, then take one VIRQ_TIMER from a singleshot timer through the
+ * upcall vector, never before its deadline.
+ */
+#include "compat-tests/lib/guest.h"
+
+const char test_title[] = "smoke: find Xen, read time, take a timer upcall";
+
+#define TIMER_DELAY_NS   2000000ULL       /* 2 ms */
+#define GIVE_UP_NS    2000000000ULL       /* 2 s of system time */
+#define UTC_2020          1577836800ULL   /* 2020-01-01T00:00:00Z */
+
+static volatile uint64_t fired_at_ns;
+static volatile unsigned fired;
+
+static void on_timer(evtchn_port_t port, void *arg)
+{
+	fired_at_ns = xen_system_time();
+	fired++;
+}
+
+static void check_time(void)
+{
+	struct vcpu_time_info a, b;
+	uint64_t tsc_a = xen_time_snapshot(0, &a);
+	uint64_t tsc_b = xen_time_snapshot(0, &b);
+	uint64_t ta = pvclock_at(&a, tsc_a), tb = pvclock_at(&b, tsc_b);
+
+	printk("time: version %u tsc_timestamp %llu system_time %llu mul %#x shift %d flags %#x\n",
+	       a.version, (unsigned long long)a.tsc_timestamp,
+	       (unsigned long long)a.system_time, a.tsc_to_system_mul, a.tsc_shift, a.flags);
+	if (a.version & 1)
+		xfail("time record version %u is odd after a stable read", a.version);
+	if (!a.tsc_to_system_mul)
+		xfail("tsc_to_system_mul is 0: no time record was published");
+	if (tb < ta)
+		xfail("system time went backwards: %llu then %llu",
+		      (unsigned long long)ta, (unsigned long long)tb);
+	printk("system time %llu ns at TSC %llu\n", (unsigned long long)tb,
+	       (unsigned long long)tsc_b);
+
+	uint64_t sec;
+	uint32_t nsec;
+	xen_wallclock(&sec, &nsec);
+	uint64_t utc_s = sec + (nsec + tb) / 1000000000ULL;
+	printk("wallclock %llu.%09u; UTC now %llu s\n", (unsigned long long)sec, nsec,
+	       (unsigned long long)utc_s);
+	if (nsec >= 1000000000u)
+		xfail("wc_nsec %u is not below 10^9", nsec);
+	if (utc_s < UTC_2020)
+		xfail("UTC from the wallclock (%llu s) is before 2020", (unsigned long long)utc_s);
+}
+
+static void check_timer(void)
+{
+	evtchn_port_t port;
+	int rc = evtchn_bind_virq(VIRQ_TIMER, 0, on_timer, NULL, &port);
+	if (rc) {
+		xfail("bind_virq(VIRQ_TIMER): %d", rc);
+		return;
+	}
+	uint64_t deadline = xen_system_time() + TIMER_DELAY_NS;
+	long r = xen_set_singleshot(0, deadline, 0);
+	if (r) {
+		xfail("set_singleshot_timer: %ld", r);
+		return;
+	}
+	local_irq_enable();
+	while (!fired && xen_system_time() < deadline + GIVE_UP_NS)
+		safe_halt();
+	local_irq_disable();
+	if (!fired) {
+		xfail("no VIRQ_TIMER within 2 s of the deadline (port %u, upcalls %llu)", port,
+		      (unsigned long long)upcall_count(0));
+		return;
+	}
+	printk("VIRQ_TIMER on port %u: %lld ns after the deadline\n", port,
+	       (long long)(fired_at_ns - deadline));
+	if (fired_at_ns < deadline)
+		xfail("timer fired %llu ns before its deadline",
+		      (unsigned long long)(deadline - fired_at_ns));
+}
+
+void test_main(void)
+{
+	if (!xen_detect()) {
+		xskip("no Xen CPUID leaves: not running on Xen or xtshim");
+		return;
+	}
+	uint32_t r[4];
+	cpuid_count(xen_cpuid_base + 1, 0, r);
+	printk("Xen CPUID base %#x, version leaf %u.%u\n", xen_cpuid_base, r[0] >> 16,
+	       r[0] & 0xffff);
+
+	int rc = xen_install_hypercall_page();
+	if (rc) {
+		xfail("installing the hypercall page: %d", rc);
+		return;
+	}
+	long ver = xen_version(XENVER_version, NULL);
+	if ((uint32_t)ver != r[0])
+		xfail("XENVER_version %#lx differs from CPUID base+1 %#x", ver, r[0]);
+	static const char hello[] = "console_io: hello from the smoke guest\n";
+	if (console_io_write(hello, sizeof(hello) - 1) < 0)
+		xfail("console_io write failed");
+
+	if ((rc = xen_map_shared_info())) {
+		xfail("add_to_physmap(shared_info): %d", rc);
+		return;
+	}
+	if ((rc = xen_register_vcpu_info(0))) {
+		xfail("register_vcpu_info: %d", rc);
+		return;
+	}
+	check_time();
+
+	if ((rc = xen_set_upcall_vector(0)) && (rc = xen_set_callback_vector())) {
+		xfail("no upcall vector (set_evtchn_upcall_vector and CALLBACK_IRQ): %d", rc);
+		return;
+	}
+	check_timer();
+}

@@ -1,0 +1,28 @@
+# vmm/: the reference VMM `xtshim` (KVM x86), and the x86 KVM backend of the
+# library (shim/x86/).
+ifeq ($(ARCH),x86_64)
+
+# The Makefile collects shim/$(ARCH)/ = shim/x86_64/; the x86 backend lives in
+# shim/x86/ (shared by 32- and 64-bit hosts), so it is added here unless the
+# Makefile already picked it up.
+ifeq ($(filter shim/x86/%,$(LIB_SRCS)),)
+X86_LIB_SRCS  := $(wildcard shim/x86/*.c)
+LIB_SRCS      += $(X86_LIB_SRCS)
+LIB_OBJS      += $(X86_LIB_SRCS:%.c=$(B)/obj/%.o)
+X86_TEST_SRCS := $(wildcard shim/x86/tests/test_*.c)
+TEST_SRCS     += $(X86_TEST_SRCS)
+TEST_BINS     += $(patsubst %.c,$(B)/tests/%,$(notdir $(X86_TEST_SRCS)))
+endif
+
+VMM_SRCS := $(wildcard vmm/*.c)
+VMM_OBJS := $(VMM_SRCS:%.c=$(B)/obj/%.o)
+VMM_BIN  := $(B)/xtshim
+
+$(VMM_BIN): $(VMM_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(VMM_OBJS) $(LIB_A) $(LDLIBS)
+
+ALL_TARGETS  += $(VMM_BIN)
+INSTALL_BINS += $(VMM_BIN)
+
+endif

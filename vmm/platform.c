@@ -1,0 +1,129 @@
+/*
+ * struct xts_platform_ops for this VMM: how the hypercall layer reaches
+ * vCPU threads, the in-kernel LAPIC, host timers and the console.  These
+ * run on any thread, possibly with domain locks held, so none of them calls
+ * back into the domain.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/vmm.h"
+
+static void platform__inject_upcall(void *opaque, unsigned vcpu, uint8_t vector)
+{
+	struct vmm *v = opaque;
+	if (vcpu >= v->nr_vcpus)
+		return;
+	int r = kvm__signal_msi(v, vcpu, vector);
+	if (r < 0)
+		fprintf(stderr, "xtshim: upcall vector %u to vCPU %u: %s\n", vector, vcpu, strerror(-r));
+	kvm_cpu__wake(&v->cpus[vcpu]);
+}
+
+static void platform__kick(void *opaque, unsigned vcpu)
+{
+	struct vmm *v = opaque;
+	if (vcpu < v->nr_vcpus)
+		kvm_cpu__wake(&v->cpus[vcpu]);
+}
+
+static void platform__arm_timer(void *opaque, unsigned vcpu, uint64_t host_tsc_deadline)
+{
+	struct vmm *v = opaque;
+	if (v->timers)      /* NULL while the domain is torn down */
+		xts_host_timers_arm(v->timers, vcpu, host_tsc_deadline);
+}
+
+static int platform__vcpu_initialise(void *opaque, unsigned vcpu, const void *ctx, size_t len)
+{
+	struct vmm *v = opaque;
+	if (vcpu >= v->nr_vcpus)
+		return -XEN_EINVAL;
+	if (!ctx)
+		return 0;
+	if (len != sizeof(vcpu_hvm_context_t))
+		return -XEN_EINVAL;
+	vcpu_hvm_context_t copy;
+	memcpy(&copy, ctx, sizeof(copy));
+	int r = regs__check_hvm_context(&copy);
+	if (r)
+		return r;
+	struct vmm_cpu *c = &v->cpus[vcpu];
+	pthread_mutex_lock(&c->lock);
+	c->ctx = copy;
+	c->ctx_valid = true;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int platform__vcpu_up(void *opaque, unsigned vcpu)
+{
+	struct vmm *v = opaque;
+	if (vcpu >= v->nr_vcpus)
+		return -XEN_EINVAL;
+	kvm_cpu__request(&v->cpus[vcpu], CPU_REQ_CTX);
+	return 0;
+}
+
+static int platform__vcpu_down(void *opaque, unsigned vcpu)
+{
+	struct vmm *v = opaque;
+	if (vcpu >= v->nr_vcpus)
+		return -XEN_EINVAL;
+	kvm_cpu__request(&v->cpus[vcpu], CPU_REQ_DOWN);
+	return 0;
+}
+
+static void platform__shutdown(void *opaque, unsigned reason)
+{
+	static const struct { int status; const char *why; } map[] = {
+		[SHUTDOWN_poweroff] = { VMM_EXIT_POWEROFF, "poweroff" },
+		[SHUTDOWN_reboot] = { VMM_EXIT_REBOOT, "reboot (not restarted)" },
+		[SHUTDOWN_suspend] = { VMM_EXIT_SUSPEND, "suspend (not supported)" },
+		[SHUTDOWN_crash] = { VMM_EXIT_CRASH, "crash" },
+		[SHUTDOWN_watchdog] = { VMM_EXIT_WATCHDOG, "watchdog" },
+		[SHUTDOWN_soft_reset] = { VMM_EXIT_SUSPEND, "soft_reset (not supported)" },
+	};
+	if (reason < sizeof(map) / sizeof(map[0]) && map[reason].why)
+		platform__stop(opaque, map[reason].status, map[reason].why);
+	else
+		platform__stop(opaque, VMM_EXIT_CRASH, "unknown shutdown reason");
+}
+
+static void platform__console_write(void *opaque, const char *buf, size_t len)
+{
+	console__write(opaque, buf, len);
+}
+
+static void platform__host_sample(void *opaque, struct xts_host_sample *now)
+{
+	xts_host_sample_now(now);
+}
+
+const struct xts_platform_ops platform__ops = {
+	.inject_upcall = platform__inject_upcall,
+	.kick = platform__kick,
+	.arm_timer = platform__arm_timer,
+	.vcpu_initialise = platform__vcpu_initialise,
+	.vcpu_up = platform__vcpu_up,
+	.vcpu_down = platform__vcpu_down,
+	.shutdown = platform__shutdown,
+	.console_write = platform__console_write,
+	.host_sample = platform__host_sample,
+};
+
+void platform__stop(struct vmm *v, int status, const char *why)
+{
+	pthread_mutex_lock(&v->lock);
+	bool first = !v->stopping;
+	if (first) {
+		v->stopping = true;
+		v->exit_status = status;
+		v->stop_why = why;
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (!first)
+		return;
+	for (unsigned i = 0; i < v->nr_vcpus; i++)
+		kvm_cpu__request(&v->cpus[i], CPU_REQ_STOP);
+}

@@ -1,0 +1,50 @@
+/*
+ * hvm_start_info for a PVH guest: the structure, a memory map and the
+ * command line, in one reserved block below the image.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/vmm.h"
+
+int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
+{
+	const char *cmdline = v->opts.cmdline ? v->opts.cmdline : "";
+	size_t len = strlen(cmdline) + 1;
+	if (len > VMM_CMDLINE_MAX) {
+		fprintf(stderr, "xtshim: --cmdline longer than %d bytes\n", VMM_CMDLINE_MAX - 1);
+		return -EINVAL;
+	}
+
+	const struct hvm_memmap_table_entry map[] = {
+		{ 0, VMM_START_INFO_GPA, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
+		{ VMM_START_INFO_GPA, VMM_START_INFO_END - VMM_START_INFO_GPA,
+		  XEN_HVM_MEMMAP_TYPE_RESERVED, 0 },
+		{ VMM_START_INFO_END, VMM_LOW_RAM_END - VMM_START_INFO_END,
+		  XEN_HVM_MEMMAP_TYPE_RAM, 0 },
+		{ VMM_HIGH_RAM_START, v->ram_size - VMM_HIGH_RAM_START, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
+	};
+	const uint64_t map_gpa = VMM_START_INFO_GPA + 64;
+	const uint64_t cmdline_gpa = map_gpa + sizeof(map);
+	_Static_assert(sizeof(struct hvm_start_info) <= 64, "start info fits before the map");
+	_Static_assert(VMM_START_INFO_GPA + 64 + 4 * sizeof(struct hvm_memmap_table_entry) <=
+		       VMM_START_INFO_END - VMM_CMDLINE_MAX, "map fits before the command line");
+
+	struct hvm_start_info si = {
+		.magic = XEN_HVM_START_MAGIC_VALUE,
+		.version = 1,
+		.cmdline_paddr = cmdline_gpa,
+		.memmap_paddr = map_gpa,
+		.memmap_entries = sizeof(map) / sizeof(map[0]),
+	};
+	int r = xts_gmem_write(&v->gmem, VMM_START_INFO_GPA, &si, sizeof(si));
+	if (!r)
+		r = xts_gmem_write(&v->gmem, map_gpa, map, sizeof(map));
+	if (!r)
+		r = xts_gmem_write(&v->gmem, cmdline_gpa, cmdline, len);
+	if (r)
+		return r;
+	*gpa = VMM_START_INFO_GPA;
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * Architectural vCPU states: the PVH entry (32-bit flat protected mode,
+ * paging off, EBX = hvm_start_info) and the states a guest asks for with
+ * VCPUOP_initialise (struct vcpu_hvm_context, 32- or 64-bit).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm/vmm.h"
+
+#define CR0_PE   (1ULL << 0)
+#define CR0_ET   (1ULL << 4)
+#define CR0_PG   (1ULL << 31)
+#define CR4_PAE  (1ULL << 5)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
+#define RFLAGS_FIXED (1ULL << 1)
+
+/* Segment attributes in Xen's vcpu_hvm_context "_ar" encoding. */
+#define AR_TYPE(ar) ((ar) & 0xf)
+#define AR_S(ar)    (((ar) >> 4) & 1)
+#define AR_DPL(ar)  (((ar) >> 5) & 3)
+#define AR_P(ar)    (((ar) >> 7) & 1)
+#define AR_AVL(ar)  (((ar) >> 8) & 1)
+#define AR_L(ar)    (((ar) >> 9) & 1)
+#define AR_DB(ar)   (((ar) >> 10) & 1)
+#define AR_G(ar)    (((ar) >> 11) & 1)
+
+#define AR_CODE32   0xc9b   /* G DB P S type 0xb (execute/read, accessed) */
+#define AR_DATA32   0xc93   /* G DB P S type 0x3 (read/write, accessed) */
+#define AR_CODE64   0xa9b   /* G L  P S type 0xb */
+#define AR_TSS32    0x08b   /* P type 0xb (busy 32-bit TSS) */
+
+static struct kvm_segment seg_from_ar(uint16_t sel, uint64_t base, uint32_t limit, uint16_t ar)
+{
+	struct kvm_segment s = {
+		.base = base, .limit = limit, .selector = sel,
+		.type = AR_TYPE(ar), .present = AR_P(ar), .dpl = AR_DPL(ar),
+		.db = AR_DB(ar), .s = AR_S(ar), .l = AR_L(ar), .g = AR_G(ar),
+		.avl = AR_AVL(ar), .unusable = !AR_P(ar),
+	};
+	return s;
+}
+
+/* Everything not given by an entry state: no LDT, an empty TR, empty IDT. */
+static void sregs_base(struct kvm_sregs *s)
+{
+	s->tr = seg_from_ar(0, 0, 0x67, AR_TSS32);
+	s->ldt = seg_from_ar(0, 0, 0, 0x82);
+	s->ldt.unusable = 1;
+	s->gdt.base = 0, s->gdt.limit = 0xffff;
+	s->idt.base = 0, s->idt.limit = 0xffff;
+	s->cr2 = 0, s->cr8 = 0;
+	memset(s->interrupt_bitmap, 0, sizeof(s->interrupt_bitmap));
+}
+
+static int set_state(struct vmm_cpu *c, struct kvm_sregs *s, struct kvm_regs *r)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	if (ioctl(c->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return -errno;
+	if (ioctl(c->fd, KVM_SET_SREGS, s) < 0)
+		return -errno;
+	if (ioctl(c->fd, KVM_SET_REGS, r) < 0)
+		return -errno;
+	return 0;
+}
+
+int regs__pvh_entry(struct vmm_cpu *c, uint64_t entry, uint64_t start_info)
+{
+	struct kvm_sregs s;
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	sregs_base(&s);
+	s.cs = seg_from_ar(0x8, 0, 0xffffffff, AR_CODE32);
+	s.ds = s.es = s.fs = s.gs = s.ss = seg_from_ar(0x10, 0, 0xffffffff, AR_DATA32);
+	s.cr0 = CR0_PE | CR0_ET;
+	s.cr3 = 0, s.cr4 = 0, s.efer = 0;
+
+	struct kvm_regs r = { .rip = entry, .rbx = start_info, .rflags = RFLAGS_FIXED };
+	return set_state(c, &s, &r);
+}
+
+int regs__check_hvm_context(const vcpu_hvm_context_t *ctx)
+{
+	if (ctx->mode == VCPU_HVM_MODE_32B) {
+		const struct vcpu_hvm_x86_32 *x = &ctx->cpu_regs.x86_32;
+		const uint16_t ars[] = { x->cs_ar, x->ds_ar, x->ss_ar, x->es_ar, x->tr_ar };
+		for (size_t i = 0; i < sizeof(ars) / sizeof(ars[0]); i++)
+			if (ars[i] & 0xf000)
+				return -XEN_EINVAL;
+		/* Xen: a usable code segment, and no long mode without paging. */
+		if (!AR_P(x->cs_ar) || !AR_S(x->cs_ar) || !(AR_TYPE(x->cs_ar) & 0x8))
+			return -XEN_EINVAL;
+		if ((x->efer & EFER_LMA) && !(x->cr0 & CR0_PG))
+			return -XEN_EINVAL;
+		return 0;
+	}
+	if (ctx->mode == VCPU_HVM_MODE_64B) {
+		const struct vcpu_hvm_x86_64 *x = &ctx->cpu_regs.x86_64;
+		/* Long mode needs paging and PAE, and both LME and LMA. */
+		if (!(x->cr0 & CR0_PG) || !(x->cr0 & CR0_PE) || !(x->cr4 & CR4_PAE) ||
+		    (x->efer & (EFER_LME | EFER_LMA)) != (EFER_LME | EFER_LMA))
+			return -XEN_EINVAL;
+		return 0;
+	}
+	return -XEN_EINVAL;
+}
+
+int regs__hvm_context(struct vmm_cpu *c, const vcpu_hvm_context_t *ctx)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (regs__check_hvm_context(ctx))
+		return -EINVAL;
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	sregs_base(&s);
+	memset(&r, 0, sizeof(r));
+
+	if (ctx->mode == VCPU_HVM_MODE_32B) {
+		const struct vcpu_hvm_x86_32 *x = &ctx->cpu_regs.x86_32;
+		s.cs = seg_from_ar(0x8, x->cs_base, x->cs_limit, x->cs_ar);
+		s.ds = seg_from_ar(0x10, x->ds_base, x->ds_limit, x->ds_ar);
+		s.ss = seg_from_ar(0x10, x->ss_base, x->ss_limit, x->ss_ar);
+		s.es = seg_from_ar(0x10, x->es_base, x->es_limit, x->es_ar);
+		s.fs = s.gs = s.ds;
+		if (AR_P(x->tr_ar))
+			s.tr = seg_from_ar(0x18, x->tr_base, x->tr_limit, x->tr_ar);
+		s.cr0 = x->cr0 | CR0_ET;
+		s.cr3 = x->cr3;
+		s.cr4 = x->cr4;
+		s.efer = x->efer;
+		r.rax = x->eax, r.rcx = x->ecx, r.rdx = x->edx, r.rbx = x->ebx;
+		r.rsp = x->esp, r.rbp = x->ebp, r.rsi = x->esi, r.rdi = x->edi;
+		r.rip = x->eip;
+		r.rflags = x->eflags | RFLAGS_FIXED;
+	} else {
+		const struct vcpu_hvm_x86_64 *x = &ctx->cpu_regs.x86_64;
+		s.cs = seg_from_ar(0x8, 0, 0xffffffff, AR_CODE64);
+		s.ds = s.es = s.fs = s.gs = s.ss = seg_from_ar(0x10, 0, 0xffffffff, AR_DATA32);
+		s.cr0 = x->cr0 | CR0_ET;
+		s.cr3 = x->cr3;
+		s.cr4 = x->cr4;
+		s.efer = x->efer;
+		r.rax = x->rax, r.rcx = x->rcx, r.rdx = x->rdx, r.rbx = x->rbx;
+		r.rsp = x->rsp, r.rbp = x->rbp, r.rsi = x->rsi, r.rdi = x->rdi;
+		r.rip = x->rip;
+		r.rflags = x->rflags | RFLAGS_FIXED;
+	}
+	return set_state(c, &s, &r);
+}

@@ -1,0 +1,222 @@
+/*
+ * `xtshim run [options] GUEST.elf`: boot a PVH guest with the Xen time ABI
+ * and exit with a status derived from its shutdown reason.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/commands.h"
+#include "vmm/vmm.h"
+
+static void run__usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xtshim run [options] GUEST.elf\n"
+		"  --vcpus N            vCPUs (1..%u, default 1)\n"
+		"  --mem MiB            guest RAM (2..%u, default 64)\n"
+		"  --xen-version X.Y    Xen version the guest sees (default 4.17)\n"
+		"  --tsc-mode MODE      default | always_emulate | never_emulate\n"
+		"  --cmdline STR        guest command line (hvm_start_info)\n"
+		"  --backend B          auto | userspace | kernel (default auto)\n"
+		"  --console FILE       guest console output (default stdout)\n"
+		"  -v, --verbose        report the boot and the shutdown on stderr\n"
+		"exit status: 0 poweroff, 1 VMM error, 2 crash, 3 watchdog, 4 reboot,\n"
+		"             5 suspend/soft_reset, 6 triple fault or unhandled exit\n",
+		XTS_MAX_VCPUS, VMM_MAX_MEM_MIB);
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || x < lo || x > hi) {
+		fprintf(stderr, "xtshim run: %s wants an integer in %llu..%llu, not '%s'\n",
+			opt, lo, hi, s);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_version(const char *s, uint32_t *out)
+{
+	unsigned major, minor;
+	char tail;
+	if (sscanf(s, "%u.%u%c", &major, &minor, &tail) != 2 || major < 3 || major > 0xffff ||
+	    minor > 0xffff) {
+		fprintf(stderr, "xtshim run: --xen-version wants X.Y (e.g. 4.17), not '%s'\n", s);
+		return -EINVAL;
+	}
+	*out = major << 16 | minor;
+	return 0;
+}
+
+static int parse_choice(const char *opt, const char *s, const char *const *names, unsigned n,
+			unsigned *out)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	fprintf(stderr, "xtshim run: %s: unknown value '%s'\n", opt, s);
+	return -EINVAL;
+}
+
+static int run__parse(int argc, char **argv, struct vmm_options *o)
+{
+	static const struct option longopts[] = {
+		{ "vcpus", required_argument, NULL, 'n' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "xen-version", required_argument, NULL, 'x' },
+		{ "tsc-mode", required_argument, NULL, 't' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "console", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const tsc_modes[] = { "default", "always_emulate", "never_emulate" };
+	static const char *const backends[] = { "auto", "userspace", "kernel" };
+	unsigned long long x;
+	unsigned choice;
+	int c;
+
+	*o = (struct vmm_options){ .nr_vcpus = 1, .mem_mib = 64, .xen_version = 0x40011 };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (parse_uint("--vcpus", optarg, 1, XTS_MAX_VCPUS, &x))
+				return -EINVAL;
+			o->nr_vcpus = (unsigned)x;
+			break;
+		case 'm':
+			if (parse_uint("--mem", optarg, 2, VMM_MAX_MEM_MIB, &x))
+				return -EINVAL;
+			o->mem_mib = x;
+			break;
+		case 'x':
+			if (parse_version(optarg, &o->xen_version))
+				return -EINVAL;
+			break;
+		case 't':
+			if (parse_choice("--tsc-mode", optarg, tsc_modes, 3, &choice))
+				return -EINVAL;
+			o->tsc_mode = choice;
+			break;
+		case 'c':
+			o->cmdline = optarg;
+			break;
+		case 'b':
+			if (parse_choice("--backend", optarg, backends, 3, &choice))
+				return -EINVAL;
+			o->backend = (enum vmm_backend)choice;
+			break;
+		case 'o':
+			o->console_path = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			run__usage(stdout);
+			exit(0);
+		default:
+			run__usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc - 1) {
+		run__usage(stderr);
+		return -EINVAL;
+	}
+	o->kernel = argv[optind];
+	return 0;
+}
+
+/* Which backend maintains the Xen records; only userspace exists here so far. */
+static int run__pick_backend(struct vmm *v)
+{
+	int xen_caps = ioctl(v->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
+	if (xen_caps < 0)
+		xen_caps = 0;
+	switch (v->opts.backend) {
+	case VMM_BACKEND_KERNEL:
+		fprintf(stderr, "xtshim run: --backend kernel: %s\n", xen_caps ?
+			"the in-kernel backend is not implemented yet (docs/vmm.md)" :
+			"this KVM has no KVM_CAP_XEN_HVM");
+		return -ENOTSUP;
+	case VMM_BACKEND_AUTO:
+		if (v->opts.verbose && xen_caps)
+			fprintf(stderr, "xtshim: KVM_CAP_XEN_HVM %#x present; using the userspace "
+				"backend (in-kernel backend not implemented yet)\n", xen_caps);
+		v->opts.backend = VMM_BACKEND_USERSPACE;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int run__boot(struct vmm *v)
+{
+	uint64_t start_info;
+	int r;
+
+	if ((r = console__open(v)) || (r = kvm__init(v)) || (r = run__pick_backend(v)))
+		return r;
+	if ((r = elf__load_pvh(v, v->opts.kernel, &v->entry)))
+		return r;
+	if ((r = pvh__build_start_info(v, &start_info)))
+		return r;
+	if ((r = kvm_cpu__init(v)) || (r = xen__init(v)))
+		return r;
+	for (unsigned i = 0; i < v->nr_vcpus; i++)
+		if ((r = xen__setup_vcpu(&v->cpus[i])))
+			return r;
+	if ((r = regs__pvh_entry(&v->cpus[0], v->entry, start_info))) {
+		fprintf(stderr, "xtshim: vCPU 0 entry state: %s\n", strerror(-r));
+		return r;
+	}
+	if (v->opts.verbose)
+		fprintf(stderr, "xtshim: %s: entry %#llx, %u vCPU(s), %llu MiB, Xen %u.%u, "
+			"TSC %u kHz\n", v->opts.kernel, (unsigned long long)v->entry,
+			v->nr_vcpus, (unsigned long long)v->opts.mem_mib,
+			v->opts.xen_version >> 16, v->opts.xen_version & 0xffff,
+			v->clock.host_tsc_khz);
+	if ((r = kvm_cpu__start_all(v)))
+		return r;
+	kvm_cpu__join_all(v);
+	return 0;
+}
+
+int xtshim__cmd_run(int argc, char **argv)
+{
+	struct vmm v = { .kvm_fd = -1, .vm_fd = -1, .console_fd = -1 };
+	if (run__parse(argc, argv, &v.opts))
+		return VMM_EXIT_ERROR;
+	v.nr_vcpus = v.opts.nr_vcpus;
+	pthread_mutex_init(&v.lock, NULL);
+
+	int r = run__boot(&v);
+	int status = r ? VMM_EXIT_ERROR : v.exit_status;
+	if (!r && (v.opts.verbose || status))
+		fprintf(stderr, "xtshim: guest stopped: %s (exit status %d)\n",
+			v.stop_why ? v.stop_why : "?", status);
+
+	xen__exit(&v);
+	kvm_cpu__exit_all(&v);
+	kvm__exit(&v);
+	if (v.console_fd > 2)
+		close(v.console_fd);
+	pthread_mutex_destroy(&v.lock);
+	return status;
+}

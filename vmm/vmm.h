@@ -1,0 +1,134 @@
+/*
+ * Internal state of the reference VMM (not installed).  One struct vmm per
+ * guest; one struct vmm_cpu per vCPU thread.  Functions are named
+ * subsystem__verb() after the file that defines them.
+ */
+#ifndef XTSHIM_VMM_H
+#define XTSHIM_VMM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "abi/xen-abi.h"
+#include "shim/xtshim.h"
+
+#define VMM_HCALL_PORT     0x88     /* stubs `out` here (imm8: no register clobbered) */
+#define VMM_DEBUGCON_PORT  0xe9     /* Bochs/Xen debug console */
+#define VMM_START_INFO_GPA 0x6000   /* hvm_start_info, memmap, then the command line */
+#define VMM_START_INFO_END 0x8000
+#define VMM_LOW_RAM_END    0xa0000
+#define VMM_HIGH_RAM_START 0x100000
+#define VMM_MAX_MEM_MIB    3072     /* below the 32-bit MMIO hole (LAPIC, IOAPIC) */
+#define VMM_CMDLINE_MAX    (VMM_START_INFO_END - VMM_START_INFO_GPA - 512)
+
+/* Exit status of `xtshim run`, from the guest's shutdown reason. */
+#define VMM_EXIT_POWEROFF     0
+#define VMM_EXIT_ERROR        1   /* bad usage, KVM or loader failure */
+#define VMM_EXIT_CRASH        2   /* SHUTDOWN_crash */
+#define VMM_EXIT_WATCHDOG     3   /* SHUTDOWN_watchdog */
+#define VMM_EXIT_REBOOT       4   /* SHUTDOWN_reboot: the VMM does not restart guests */
+#define VMM_EXIT_SUSPEND      5   /* SHUTDOWN_suspend / soft_reset: not supported */
+#define VMM_EXIT_TRIPLE_FAULT 6   /* KVM_EXIT_SHUTDOWN or an unhandled exit */
+
+enum vmm_backend { VMM_BACKEND_AUTO, VMM_BACKEND_USERSPACE, VMM_BACKEND_KERNEL };
+
+struct vmm_options {
+	unsigned nr_vcpus;
+	uint64_t mem_mib;
+	uint32_t xen_version;       /* major << 16 | minor */
+	uint32_t tsc_mode;          /* enum xts_tsc_mode */
+	const char *cmdline;
+	enum vmm_backend backend;
+	const char *console_path;
+	const char *kernel;
+	bool verbose;
+};
+
+/* Requests to a vCPU thread, set by other threads before kicking it. */
+#define CPU_REQ_STOP   (1u << 0)
+#define CPU_REQ_CTX    (1u << 1)    /* apply cpu->ctx (VCPUOP_initialise + up) */
+#define CPU_REQ_DOWN   (1u << 2)
+
+struct vmm;
+
+struct vmm_cpu {
+	struct vmm *vmm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	atomic_bool thread_started;
+
+	atomic_uint requests;       /* CPU_REQ_* */
+	atomic_uint kicks;          /* bumped by every wake-up of a blocked vCPU */
+	pthread_mutex_t lock;       /* protects ctx/ctx_valid and orders waits on cond */
+	pthread_cond_t cond;
+	vcpu_hvm_context_t ctx;     /* from VCPUOP_initialise */
+	bool ctx_valid;
+	bool started;               /* has executed guest code */
+	bool down;                  /* VCPUOP_down: parked until up */
+};
+
+struct vmm {
+	struct vmm_options opts;
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	uint8_t *ram;
+	uint64_t ram_size;
+	struct xts_gmem gmem;
+	struct xts_clock clock;
+	struct xts_domain *dom;
+	struct xts_host_timers *timers;
+	struct vmm_cpu *cpus;
+	unsigned nr_vcpus;
+	int console_fd;
+	uint64_t entry;             /* PVH 32-bit entry point */
+	bool tsc_is_host_tsc;       /* KVM ignores TSC offsets (PVM) */
+
+	pthread_mutex_t lock;       /* stopping, exit_status */
+	bool stopping;
+	int exit_status;
+	const char *stop_why;
+};
+
+/* kvm.c: the VM, its memory and interrupt controller */
+int kvm__init(struct vmm *v);
+void kvm__exit(struct vmm *v);
+int kvm__signal_msi(struct vmm *v, unsigned apic_id, uint8_t vector);
+
+/* kvm-cpu.c: vCPU creation, threads, the exit loop */
+int kvm_cpu__init(struct vmm *v);
+int kvm_cpu__start_all(struct vmm *v);
+void kvm_cpu__join_all(struct vmm *v);
+void kvm_cpu__exit_all(struct vmm *v);
+void kvm_cpu__request(struct vmm_cpu *c, unsigned req);
+void kvm_cpu__wake(struct vmm_cpu *c);
+
+/* regs.c: architectural entry states */
+int regs__pvh_entry(struct vmm_cpu *c, uint64_t entry, uint64_t start_info);
+int regs__hvm_context(struct vmm_cpu *c, const vcpu_hvm_context_t *ctx);
+int regs__check_hvm_context(const vcpu_hvm_context_t *ctx);
+
+/* elf.c: PVH ELF loading */
+int elf__load_pvh(struct vmm *v, const char *path, uint64_t *entry);
+
+/* pvh.c: hvm_start_info */
+int pvh__build_start_info(struct vmm *v, uint64_t *gpa);
+
+/* platform.c: xts_platform_ops on this VMM */
+extern const struct xts_platform_ops platform__ops;
+void platform__stop(struct vmm *v, int status, const char *why);
+
+/* console.c */
+int console__open(struct vmm *v);
+void console__write(struct vmm *v, const char *buf, size_t len);
+
+/* xen.c: the domain and the clock of this guest */
+int xen__init(struct vmm *v);
+int xen__setup_vcpu(struct vmm_cpu *c);
+void xen__exit(struct vmm *v);
+
+#endif

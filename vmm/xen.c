@@ -1,0 +1,129 @@
+/*
+ * The Xen side of a guest: its clock model, the xtshim domain (hypercall
+ * layer), host timers, and per-vCPU CPUID and TSC.  Userspace backend: every
+ * Xen record is maintained by libxtshim; KVM only runs the vCPUs.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm/vmm.h"
+
+static void xen__timer_fired(void *opaque, unsigned idx)
+{
+	struct vmm *v = opaque;
+	xts_domain_timer_fired(v->dom, idx);
+}
+
+/* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in all states. */
+static bool host_tsc_invariant(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(0x80000007, &a, &b, &c, &d))
+		return false;
+	return d & (1u << 8);
+}
+
+int xen__init(struct vmm *v)
+{
+	uint32_t khz;
+	int r = xts_kvm_tsc_khz(v->cpus[0].fd, &khz);
+	if (r) {
+		fprintf(stderr, "xtshim: KVM_GET_TSC_KHZ: %s\n", strerror(-r));
+		return r;
+	}
+
+	struct xts_clock_params p = {
+		.arch = XTS_ARCH_X86,
+		.nr_vcpus = v->nr_vcpus,
+		.host_tsc_khz = khz,
+		.guest_tsc_khz = 0,
+		.tsc_ratio = 0,
+		.start_tsc = 0,              /* like a freshly reset machine */
+		.tsc_mode = v->opts.tsc_mode,
+		.flags = host_tsc_invariant() ? XTS_CLOCK_HOST_TSC_RELIABLE : 0,
+	};
+	struct xts_host_sample now;
+	xts_host_sample_now(&now);
+	if ((r = xts_clock_new(&v->clock, &p, &now))) {
+		fprintf(stderr, "xtshim: clock model: %s\n", strerror(-r));
+		return r;
+	}
+	/*
+	 * A KVM that ignores TSC offsets runs the guest on the host TSC: the
+	 * model then starts at the host TSC of the same sample (offset 0).
+	 */
+	r = xts_kvm_apply_tsc(v->cpus[0].fd, &v->clock, 0);
+	if (r == -EOPNOTSUPP) {
+		p.start_tsc = now.host_tsc;
+		if ((r = xts_clock_new(&v->clock, &p, &now)))
+			return r;
+		v->tsc_is_host_tsc = true;
+		if (v->opts.verbose)
+			fprintf(stderr, "xtshim: KVM ignores the vCPU TSC offset: guest TSC = host TSC\n");
+	} else if (r) {
+		fprintf(stderr, "xtshim: vCPU 0 TSC offset: %s\n", strerror(-r));
+		return r;
+	}
+
+	if ((r = xts_host_timers_create(v->nr_vcpus, khz, xen__timer_fired, v, &v->timers))) {
+		fprintf(stderr, "xtshim: host timers: %s\n", strerror(-r));
+		return r;
+	}
+
+	struct xts_domain_config cfg = {
+		.mem = &v->gmem,
+		.clock = &v->clock,
+		.nr_vcpus = v->nr_vcpus,
+		.domid = 1,
+		.xen_version = v->opts.xen_version,
+		.ops = &platform__ops,
+		.opaque = v,
+		.transport = XTS_TRANSPORT_IOPORT,
+		.hcall_io_port = VMM_HCALL_PORT,
+	};
+	if ((r = xts_domain_create(&cfg, &v->dom))) {
+		fprintf(stderr, "xtshim: Xen domain: %s\n", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int xen__setup_vcpu(struct vmm_cpu *c)
+{
+	struct vmm *v = c->vmm;
+	struct kvm_cpuid2 *cpuid;
+	int r = xts_kvm_cpuid(v->kvm_fd, v->dom, c->id, &cpuid);
+	if (r) {
+		fprintf(stderr, "xtshim: vCPU %u CPUID: %s\n", c->id, strerror(-r));
+		return r;
+	}
+	r = ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+	free(cpuid);
+	if (r) {
+		fprintf(stderr, "xtshim: vCPU %u KVM_SET_CPUID2: %s\n", c->id, strerror(-r));
+		return r;
+	}
+	/* Exact guest TSC before the vCPU first runs: offset from the model. */
+	r = xts_kvm_apply_tsc(c->fd, &v->clock, c->id);
+	if (r == -EOPNOTSUPP && v->tsc_is_host_tsc)
+		r = 0;
+	if (r) {
+		fprintf(stderr, "xtshim: vCPU %u TSC offset: %s\n", c->id, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void xen__exit(struct vmm *v)
+{
+	/* Timers first: their callback reaches into the domain. */
+	xts_host_timers_destroy(v->timers);
+	v->timers = NULL;
+	if (v->dom)
+		xts_domain_destroy(v->dom);
+	v->dom = NULL;
+}
