@@ -12,6 +12,7 @@ static int64_t do_block(struct xts_call *c)
 	if (__atomic_load_n(vi + XTS_VI_UPCALL_PENDING, __ATOMIC_SEQ_CST))
 		return 0;
 	d->v[c->vcpu].blocked = true;
+	d->v[c->vcpu].running = false;   /* until the VMM resumes it */
 	xts_runstate_set(d, c->vcpu);
 	c->action = XTS_HCALL_BLOCK;
 	return 0;
@@ -44,6 +45,7 @@ static int64_t do_poll(struct xts_call *c, uint64_t arg)
 	memcpy(v->poll_ports, ports, (size_t)nr * 4);
 	v->nr_poll = nr;
 	v->polling = v->blocked = true;
+	v->running = false;
 	xts_runstate_set(d, c->vcpu);
 	if (timeout) {
 		v->poll_timeout_on = true;

@@ -1,0 +1,405 @@
+/*
+ * vcpu_op areas and bring-up, shared_info placement and wallclock,
+ * runstate accounting.  Time values are checked against the pvclock
+ * formula applied here to the simulated host (1 GHz, system time 0 at T0).
+ */
+#include "hypercalls/tests/fake.h"
+
+#define VCPUOP __HYPERVISOR_vcpu_op
+#define VI_TIME 32
+
+static struct vcpu_time_info rec_at(struct fake *f, uint64_t gpa)
+{
+	struct vcpu_time_info t;
+
+	memcpy(&t, gp(f, gpa), sizeof(t));
+	return t;
+}
+
+/* The record at `gpa` tells the right system time now, with an even version. */
+static void check_record(struct fake *f, uint64_t gpa)
+{
+	struct vcpu_time_info t = rec_at(f, gpa);
+
+	assert_int_equal(t.version & 1, 0);
+	assert_int_not_equal(t.version, 0);
+	assert_int_not_equal(t.tsc_to_system_mul, 0);
+	assert_int_equal(pvclock_ns(&t, guest_tsc(f)), sys_ns(f));
+}
+
+static void test_shinfo_map_and_wallclock(void **state)
+{
+	struct fake *f = fake_new(2);
+	uint64_t sec;
+	uint32_t nsec;
+
+	f->host_tsc = T0 + 123456789;
+	map_shinfo(f, SHINFO_GPA);
+	check_record(f, SHINFO_GPA + VI_TIME);
+	check_record(f, SHINFO_GPA + 64 + VI_TIME);
+	/* Wallclock: UTC at system time 0 is REALTIME0 (the clock was created then). */
+	assert_int_equal(xts_read_wallclock(&f->mem, SHINFO_GPA, XTS_LAYOUT_X86_64, &sec, &nsec), 0);
+	assert_int_equal(sec, REALTIME0 / 1000000000ULL);
+	assert_int_equal(nsec, REALTIME0 % 1000000000ULL);
+	assert_int_equal(ld32(f, SHINFO_GPA + 3076), REALTIME0 / 1000000000ULL);
+
+	/* Remap: everything moves to the new frame. */
+	map_shinfo(f, 0x40000);
+	check_record(f, 0x40000 + VI_TIME);
+	assert_int_equal(xts_read_wallclock(&f->mem, 0x40000, XTS_LAYOUT_X86_64, &sec, &nsec), 0);
+	assert_int_equal(sec, REALTIME0 / 1000000000ULL);
+
+	/* Latching the 32-bit layout rewrites the wallclock where i386 guests read it. */
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, 0x30000, false), 0);
+	assert_int_equal(ld32(f, 0x40000 + 2308), REALTIME0 / 1000000000ULL);
+	assert_int_equal(ld32(f, 0x40000 + 2312), REALTIME0 % 1000000000ULL);
+	fake_free(f);
+}
+
+static void test_shinfo_map_hostile(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct xen_add_to_physmap a = { .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info,
+					.idx = 0, .gpfn = RAM_SIZE >> 12 };
+	uint64_t gpfns[] = { RAM_SIZE >> 12, UINT64_MAX, UINT64_MAX >> 12, 1ULL << 52 };
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		a.gpfn = gpfns[i];
+		memcpy(gp(f, ARG), &a, sizeof(a));
+		assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0),
+				 -XEN_EINVAL);
+	}
+	a.gpfn = 0x20;
+	a.idx = 1;
+	memcpy(gp(f, ARG), &a, sizeof(a));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0), -XEN_EINVAL);
+	a.idx = 0;
+	a.domid = 3;
+	memcpy(gp(f, ARG), &a, sizeof(a));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0), -XEN_ESRCH);
+	a.domid = DOMID_SELF;
+	a.space = XENMAPSPACE_grant_table;
+	memcpy(gp(f, ARG), &a, sizeof(a));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0),
+			 -XEN_EOPNOTSUPP);
+	a.space = 99;
+	memcpy(gp(f, ARG), &a, sizeof(a));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0), -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, RAM_SIZE - 8, 0),
+			 -XEN_EFAULT);
+	/* Nothing was mapped: frame 0x20 is untouched. */
+	assert_int_equal(ld64(f, 0x20000 + VI_TIME + 16), 0);
+	fake_free(f);
+}
+
+/* A 32-bit caller's xen_add_to_physmap: idx at 8 and gpfn at 12, 4 bytes each. */
+static void test_shinfo_map_32bit(void **state)
+{
+	struct fake *f = fake_new(1);
+	uint8_t raw[16] = { 0 };
+	uint16_t dom = DOMID_SELF;
+	uint32_t gpfn = 0x21;
+
+	memcpy(raw, &dom, 2);
+	memcpy(raw + 12, &gpfn, 4);
+	memcpy(gp(f, ARG), raw, sizeof(raw));
+	assert_int_equal(hc_mode(f, 0, false, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0,
+				 NULL), 0);
+	check_record(f, 0x21000 + VI_TIME);
+	fake_free(f);
+}
+
+static int64_t reg_vcpu_info(struct fake *f, unsigned caller, unsigned vcpu, uint64_t mfn,
+			     uint32_t off)
+{
+	struct vcpu_register_vcpu_info r = { .mfn = mfn, .offset = off };
+
+	memcpy(gp(f, ARG), &r, sizeof(r));
+	return hc(f, caller, VCPUOP, VCPUOP_register_vcpu_info, vcpu, ARG);
+}
+
+static void test_register_vcpu_info(void **state)
+{
+	struct fake *f = fake_new(2);
+	uint64_t new = 0x50000 + 128;
+
+	map_shinfo(f, SHINFO_GPA);
+	*(uint8_t *)gp(f, SHINFO_GPA + 1) = 1;        /* upcall_mask, to be carried over */
+	f->host_tsc = T0 + 777777;
+	assert_int_equal(reg_vcpu_info(f, 0, 0, 0x50, 4096 - 63), -XEN_EINVAL);  /* crosses */
+	assert_int_equal(reg_vcpu_info(f, 0, 0, 0x50, 4096), -XEN_EINVAL);
+	assert_int_equal(reg_vcpu_info(f, 0, 0, 0x50, 0xffffffff), -XEN_EINVAL);
+	assert_int_equal(reg_vcpu_info(f, 0, 0, RAM_SIZE >> 12, 0), -XEN_EINVAL);
+	assert_int_equal(reg_vcpu_info(f, 0, 0, UINT64_MAX, 0), -XEN_EINVAL);
+	assert_int_equal(reg_vcpu_info(f, 0, 5, 0x50, 128), -XEN_ENOENT);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_register_vcpu_info, 0, RAM_SIZE), -XEN_EFAULT);
+	assert_int_equal(ld64(f, new + VI_TIME + 16), 0);   /* nothing written */
+
+	assert_int_equal(reg_vcpu_info(f, 0, 0, 0x50, 128), 0);
+	check_record(f, new + VI_TIME);
+	assert_int_equal(*(uint8_t *)gp(f, new + 1), 1);                   /* copied */
+	assert_int_equal(ld64(f, new + 8), UINT64_MAX);                    /* pending_sel: all */
+	assert_int_equal(*(uint8_t *)gp(f, new), 1);                       /* upcall_pending */
+	assert_int_equal(reg_vcpu_info(f, 0, 0, 0x51, 0), -XEN_EBUSY);
+	/* Time updates now go to the new place only. */
+	{
+		uint32_t legacy_version = ld32(f, SHINFO_GPA + VI_TIME);
+
+		f->host_tsc = T0 + 888888;
+		xts_domain_update_time(f->d);
+		check_record(f, new + VI_TIME);
+		assert_int_equal(ld32(f, SHINFO_GPA + VI_TIME), legacy_version);
+	}
+	fake_free(f);
+}
+
+static void test_register_vcpu_info_other_vcpu(void **state)
+{
+	struct fake *f = fake_new(2);
+
+	/* vCPU 1 is offline: allowed.  Once it runs, only vCPU 1 itself may. */
+	assert_int_equal(reg_vcpu_info(f, 0, 1, 0x60, 0), 0);
+	fake_free(f);
+	f = fake_new(2);
+	xts_domain_vcpu_running(f->d, 1, true);
+	assert_int_equal(reg_vcpu_info(f, 0, 1, 0x60, 0), -XEN_EINVAL);
+	assert_int_equal(reg_vcpu_info(f, 1, 1, 0x60, 0), 0);
+	fake_free(f);
+}
+
+static int64_t reg_area(struct fake *f, unsigned cmd, unsigned vcpu, uint64_t addr)
+{
+	memcpy(gp(f, ARG), &addr, 8);
+	return hc(f, vcpu, VCPUOP, cmd, vcpu, ARG);
+}
+
+static void test_time_areas(void **state)
+{
+	struct fake *f = fake_new(1);
+
+	map_shinfo(f, SHINFO_GPA);
+	f->host_tsc = T0 + 5555;
+	assert_int_equal(reg_area(f, 15, 0, 0x61000 - 16), -XEN_ENXIO);    /* crosses */
+	assert_int_equal(reg_area(f, 15, 0, 0x60004), -XEN_ENXIO);         /* misaligned */
+	assert_int_equal(reg_area(f, 15, 0, RAM_SIZE), -XEN_EINVAL);
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, RAM_SIZE - 8),
+			 -XEN_EINVAL);
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, RAM_SIZE),
+			 -XEN_EFAULT);
+	assert_int_equal(ld64(f, 0x60000 + 16), 0);
+
+	assert_int_equal(reg_area(f, 15, 0, 0x60000), 0);
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, 0x60040), 0);
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, 0x60080), 0);
+	/* The last registration wins; both agree with the primary record. */
+	f->host_tsc = T0 + 99999999;
+	xts_domain_update_time(f->d);
+	check_record(f, 0x60080);
+	check_record(f, SHINFO_GPA + VI_TIME);
+	/* Same body (each record keeps its own version). */
+	assert_memory_equal(gp(f, 0x60080 + 8), gp(f, SHINFO_GPA + VI_TIME + 8), 24);
+	/* Unregister (NULL handle) stops updates. */
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, 0), 0);
+	{
+		struct vcpu_time_info before = rec_at(f, 0x60080);
+
+		f->host_tsc += 1ULL << 40;
+		xts_domain_update_time(f->d);
+		assert_memory_equal(gp(f, 0x60080), &before, 32);
+	}
+	/* ~0 unregisters a physical area. */
+	assert_int_equal(reg_area(f, 15, 0, UINT64_MAX), 0);
+	fake_free(f);
+}
+
+static void read_runstate64(struct fake *f, uint64_t gpa, uint32_t *state, uint64_t *entry,
+			    uint64_t t[4])
+{
+	*state = ld32(f, gpa);
+	*entry = ld64(f, gpa + 8);
+	memcpy(t, gp(f, gpa + 16), 32);
+}
+
+static void test_runstate(void **state)
+{
+	struct fake *f = fake_new(2);
+	uint32_t st;
+	uint64_t entry, t[4];
+	enum xts_hcall_action act;
+
+	map_shinfo(f, SHINFO_GPA);
+	set_callback_vector(f, 0xf3);
+	f->host_tsc = T0 + 1000;
+	assert_int_equal(reg_area(f, 14, 0, 0x70000), 0);
+	read_runstate64(f, 0x70000, &st, &entry, t);
+	assert_int_equal(st, RUNSTATE_runnable);
+	assert_int_equal(t[0] + t[1] + t[2] + t[3], entry);
+
+	f->host_tsc = T0 + 5000;
+	xts_domain_vcpu_running(f->d, 0, true);
+	read_runstate64(f, 0x70000, &st, &entry, t);
+	assert_int_equal(st, RUNSTATE_running);
+	assert_int_equal(entry, 5000);
+	assert_int_equal(t[RUNSTATE_runnable], 5000);  /* runnable since creation at 0 */
+
+	/* Block from 9000 to 20000: blocked time grows by 11000. */
+	f->host_tsc = T0 + 9000;
+	assert_int_equal(hc_mode(f, 0, true, __HYPERVISOR_sched_op, SCHEDOP_block, 0, 0, &act), 0);
+	assert_int_equal(act, XTS_HCALL_BLOCK);
+	read_runstate64(f, 0x70000, &st, &entry, t);
+	assert_int_equal(st, RUNSTATE_blocked);
+	assert_int_equal(t[RUNSTATE_running], 4000);
+	f->host_tsc = T0 + 20000;
+	xts_domain_send_virq(f->d, 0, VIRQ_TIMER);        /* not bound: no wake */
+	assert_false(xts_domain_vcpu_runnable(f->d, 0));
+	bind_virq(f, 0, VIRQ_TIMER);
+	xts_domain_send_virq(f->d, 0, VIRQ_TIMER);
+	assert_true(xts_domain_vcpu_runnable(f->d, 0));
+	read_runstate64(f, 0x70000, &st, &entry, t);
+	assert_int_equal(st, RUNSTATE_runnable);
+	assert_int_equal(t[RUNSTATE_blocked], 11000);
+	assert_int_equal(t[0] + t[1] + t[2] + t[3], entry);
+
+	/* get_runstate_info of vCPU 1 (offline all along), 64-bit and 32-bit callers. */
+	f->host_tsc = T0 + 30000;
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_get_runstate_info, 1, ARG), 0);
+	read_runstate64(f, ARG, &st, &entry, t);
+	assert_int_equal(st, RUNSTATE_offline);
+	assert_int_equal(t[RUNSTATE_offline], 30000);
+	memset(gp(f, ARG), 0xee, 64);
+	assert_int_equal(hc_mode(f, 0, false, VCPUOP, VCPUOP_get_runstate_info, 1, ARG, NULL), 0);
+	assert_int_equal(ld32(f, ARG), RUNSTATE_offline);
+	assert_int_equal(ld64(f, ARG + 4), 0);                 /* entry at 4 on i386 */
+	assert_int_equal(ld64(f, ARG + 12 + 3 * 8), 30000);    /* time[offline] at 12 + 24 */
+	assert_int_equal(*(uint8_t *)gp(f, ARG + 44), 0xee);   /* 44 bytes, no more */
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_get_runstate_info, 1, RAM_SIZE - 40), -XEN_EFAULT);
+	fake_free(f);
+}
+
+static void test_runstate_update_flag_and_width(void **state)
+{
+	struct fake *f = fake_new(1);
+	uint64_t entry;
+
+	assert_int_equal(hc(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable, 4, 0), -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable,
+			    VMASST_TYPE_runstate_update_flag, 0), 0);
+	/* Registered by virtual address, straddling a page: both halves written. */
+	assert_int_equal(reg_area(f, VCPUOP_register_runstate_memory_area, 0, 0x71000 - 20), 0);
+	f->host_tsc = T0 + 4242;
+	xts_domain_vcpu_running(f->d, 0, true);
+	assert_int_equal(ld32(f, 0x71000 - 20), RUNSTATE_running);
+	memcpy(&entry, gp(f, 0x71000 - 12), 8);
+	assert_int_equal(entry, 4242);                  /* flag cleared when done */
+	assert_int_equal(ld64(f, 0x71000 - 20 + 16), 0);
+	assert_int_equal(ld64(f, 0x71000 - 20 + 24), 4242);  /* runnable time crosses the page */
+	/* The 32-bit layout once latched: 44 bytes, entry at 4. */
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, 0x30000, false), 0);
+	assert_int_equal(reg_area(f, 14, 0, 0x72004), 0);
+	assert_int_equal(ld64(f, 0x72004 + 4), 4242);
+	assert_int_equal(ld64(f, 0x72004 + 12 + 8), 4242);
+	/* Misaligned or crossing physical runstate areas are refused. */
+	assert_int_equal(reg_area(f, 14, 0, 0x72ffc), -XEN_ENXIO);
+	fake_free(f);
+}
+
+static void test_up_down_initialise(void **state)
+{
+	struct fake *f = fake_new(3);
+	vcpu_hvm_context_t ctx = { .mode = VCPU_HVM_MODE_32B };
+
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_is_up, 0, 0), 1);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_is_up, 1, 0), 0);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_is_up, 3, 0), -XEN_ENOENT);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_is_up, 0x100000000ULL, 0), 1); /* int vcpuid */
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_up, 1, 0), -XEN_EINVAL);   /* not initialised */
+	assert_int_equal(f->n_up, 0);
+
+	ctx.mode = 7;
+	memcpy(gp(f, ARG), &ctx, sizeof(ctx));
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 1, ARG), -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 1, RAM_SIZE - 8), -XEN_EFAULT);
+	assert_int_equal(f->n_init, 0);
+	ctx.mode = VCPU_HVM_MODE_32B;
+	memcpy(gp(f, ARG), &ctx, sizeof(ctx));
+	f->init_rc = -XEN_ENOMEM;            /* the VMM refuses: the vCPU stays uninitialised */
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 1, ARG), -XEN_ENOMEM);
+	f->init_rc = 0;
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 1, ARG), 0);
+	assert_int_equal(f->n_init, 2);
+	assert_int_equal(f->last_vcpu_op, 1);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 1, ARG), -XEN_EEXIST);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_up, 1, 0), 0);
+	assert_int_equal(f->n_up, 1);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_is_up, 1, 0), 1);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_up, 1, 0), 0);       /* already up */
+	assert_int_equal(f->n_up, 1);
+	assert_int_equal(hc(f, 1, VCPUOP, VCPUOP_down, 1, 0), 0);
+	assert_int_equal(f->n_down, 1);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_is_up, 1, 0), 0);
+	/* The last vCPU going down powers the domain off. */
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_down, 0, 0), 0);
+	assert_int_equal(f->n_shutdown, 1);
+	assert_int_equal(f->shutdown_reason, SHUTDOWN_poweroff);
+	fake_free(f);
+}
+
+/* VCPUOP_initialise needs a vcpu_info: vCPUs >= 32 must register one first. */
+static void test_initialise_needs_vcpu_info(void **state)
+{
+	struct fake *f = fake_new(33);
+	vcpu_hvm_context_t ctx = { .mode = VCPU_HVM_MODE_64B };
+
+	memcpy(gp(f, ARG2), &ctx, sizeof(ctx));
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 32, ARG2), -XEN_EINVAL);
+	assert_int_equal(reg_vcpu_info(f, 0, 32, 0x80, 0), 0);
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_initialise, 32, ARG2), 0);
+	fake_free(f);
+}
+
+/* Hypercall arguments are guest-virtual: the platform's translation is used, page by page. */
+static void test_translate_gva(void **state)
+{
+	struct fake *f = fake_new_ex(1, 0x40011, true);
+	struct xen_feature_info fi = { 0 };
+	const uint64_t off = 0xffff800000000000ULL;
+
+	f->gva_offset = off;
+	memcpy(gp(f, ARG), &fi, sizeof(fi));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, off + ARG, 0), 0);
+	memcpy(&fi, gp(f, ARG), sizeof(fi));
+	assert_int_not_equal(fi.submap, 0);
+	/* Not mapped (below the offset) and mapped but outside RAM. */
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), -XEN_EFAULT);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, off + RAM_SIZE, 0),
+			 -XEN_EFAULT);
+	/* VCPUOP 13 takes a virtual address, translated at registration. */
+	{
+		uint64_t va = off + 0x60000;
+
+		memcpy(gp(f, ARG), &va, 8);
+		f->host_tsc = T0 + 31337;
+		assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_register_vcpu_time_memory_area, 0, off + ARG), 0);
+		check_record(f, 0x60000);
+	}
+	fake_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shinfo_map_and_wallclock),
+		cmocka_unit_test(test_shinfo_map_hostile),
+		cmocka_unit_test(test_shinfo_map_32bit),
+		cmocka_unit_test(test_register_vcpu_info),
+		cmocka_unit_test(test_register_vcpu_info_other_vcpu),
+		cmocka_unit_test(test_time_areas),
+		cmocka_unit_test(test_runstate),
+		cmocka_unit_test(test_runstate_update_flag_and_width),
+		cmocka_unit_test(test_up_down_initialise),
+		cmocka_unit_test(test_initialise_needs_vcpu_info),
+		cmocka_unit_test(test_translate_gva),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
