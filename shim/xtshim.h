@@ -443,7 +443,11 @@ bool xts_domain_vcpu_runnable(struct xts_domain *d, unsigned vcpu);
 void xts_domain_update_time(struct xts_domain *d);
 /* Raise a virtual IRQ (e.g. VIRQ_TIMER) on a vCPU through its bound event channel. */
 void xts_domain_send_virq(struct xts_domain *d, unsigned vcpu, unsigned virq);
-/* Runstate: the VMM reports when a vCPU thread starts/stops executing guest code. */
+/*
+ * Runstate: the VMM reports when a vCPU thread starts/stops executing guest
+ * code (not needed around each exit).  After XTS_HCALL_BLOCK the vCPU is
+ * blocked, then runnable once woken, until the VMM reports it running again.
+ */
 void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
 /* Name of a hypercall number ("xen_version", ...), "unknown" if none (for logs). */
 const char *xts_hypercall_name(uint32_t nr);
