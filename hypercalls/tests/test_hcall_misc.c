@@ -1,0 +1,290 @@
+/*
+ * hvm_op parameters, console_io, grant_table_op, sched_op shutdown, and the
+ * PV console and xenstore ring backends.
+ */
+#include <stdio.h>
+#include "hypercalls/tests/fake.h"
+#include <xen/io/console.h>
+#include <xen/io/xs_wire.h>
+
+static int64_t param(struct fake *f, bool set, uint16_t dom, uint32_t idx, uint64_t *value)
+{
+	struct xen_hvm_param p = { .domid = dom, .index = idx, .value = *value };
+	int64_t rc;
+
+	memcpy(gp(f, ARG), &p, sizeof(p));
+	rc = hc(f, 0, __HYPERVISOR_hvm_op, set ? HVMOP_set_param : HVMOP_get_param, ARG, 0);
+	memcpy(&p, gp(f, ARG), sizeof(p));
+	*value = p.value;
+	return rc;
+}
+
+static void test_hvm_params(void **state)
+{
+	struct fake *f = fake_new(1);
+	uint64_t v = 0, store_port, cons_port;
+
+	assert_int_equal(param(f, false, DOMID_SELF, HVM_PARAM_STORE_PFN, &v), 0);
+	assert_int_equal(v, STORE_PFN);
+	assert_int_equal(param(f, false, 7, HVM_PARAM_CONSOLE_PFN, &v), 0);
+	assert_int_equal(v, CONSOLE_PFN);
+	assert_int_equal(param(f, false, DOMID_SELF, HVM_PARAM_STORE_EVTCHN, &store_port), 0);
+	assert_int_equal(param(f, false, DOMID_SELF, HVM_PARAM_CONSOLE_EVTCHN, &cons_port), 0);
+	assert_true(store_port > 0 && cons_port > 0 && store_port != cons_port);
+	/* The ports are interdomain channels to dom0 (the backends). */
+	{
+		struct evtchn_status s = { .dom = DOMID_SELF, .port = (uint32_t)store_port };
+
+		memcpy(gp(f, ARG), &s, sizeof(s));
+		assert_int_equal(hc(f, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_status, ARG, 0), 0);
+		memcpy(&s, gp(f, ARG), sizeof(s));
+		assert_int_equal(s.status, EVTCHNSTAT_interdomain);
+		assert_int_equal(s.u.interdomain.dom, 0);
+	}
+	v = 0;
+	assert_int_equal(param(f, false, 3, HVM_PARAM_STORE_PFN, &v), -XEN_ESRCH);
+	assert_int_equal(param(f, false, DOMID_SELF, HVM_NR_PARAMS, &v), -XEN_EINVAL);
+	assert_int_equal(param(f, false, DOMID_SELF, 0xffffffff, &v), -XEN_EINVAL);
+	assert_int_equal(param(f, false, DOMID_SELF, HVM_PARAM_IDENT_PT, &v), -XEN_EPERM);
+	v = 0x1234;
+	assert_int_equal(param(f, true, DOMID_SELF, HVM_PARAM_STORE_PFN, &v), -XEN_EPERM);
+	/* CALLBACK_IRQ: vector type, vectors below 0x10 refused. */
+	v = (2ULL << 56) | 0x0f;
+	assert_int_equal(param(f, true, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, &v), -XEN_EINVAL);
+	v = (2ULL << 56) | 0xf3;
+	assert_int_equal(param(f, true, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, &v), 0);
+	v = 0;
+	assert_int_equal(param(f, false, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, &v), 0);
+	assert_int_equal(v, (2ULL << 56) | 0xf3);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_hvm_op, HVMOP_get_param, RAM_SIZE - 8, 0), -XEN_EFAULT);
+	/* HVMOP_get_time: Xen system time. */
+	f->host_tsc = T0 + 424242;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_hvm_op, HVMOP_get_time, ARG, 0), 0);
+	assert_int_equal(ld64(f, ARG), 424242);
+	fake_free(f);
+}
+
+static void test_console_io(void **state)
+{
+	struct fake *f = fake_new(1);
+	static const char msg[] = "hello from the guest\n";
+
+	memcpy(gp(f, ARG), msg, sizeof(msg) - 1);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, CONSOLEIO_write, sizeof(msg) - 1, ARG), 0);
+	assert_int_equal(f->console_len, sizeof(msg) - 1);
+	assert_memory_equal(f->console, msg, sizeof(msg) - 1);
+	/* Across pages, in one piece. */
+	memset(gp(f, 0x40ff0), 'x', 300);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, CONSOLEIO_write, 300, 0x40ff0), 0);
+	assert_int_equal(f->console_len, sizeof(msg) - 1 + 300);
+	/* Hostile: runs off RAM, wraps, huge count: nothing written at all. */
+	f->console_len = 0;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, CONSOLEIO_write, 64, RAM_SIZE - 32),
+			 -XEN_EFAULT);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, CONSOLEIO_write, 64, UINT64_MAX - 16),
+			 -XEN_EFAULT);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, CONSOLEIO_write, 0xffffffffu, ARG),
+			 -XEN_EINVAL);
+	/* A 32-bit caller cannot reach past 4 GiB by wrapping. */
+	assert_int_equal(hc_mode(f, 0, false, __HYPERVISOR_console_io, CONSOLEIO_write, 64,
+				 0xfffffff0u, NULL), -XEN_EFAULT);
+	assert_int_equal(f->console_len, 0);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_console_io, CONSOLEIO_read, 16, ARG), 0);
+	fake_free(f);
+}
+
+static void test_grant_query_size(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct gnttab_query_size q = { .dom = DOMID_SELF, .nr_frames = 99, .max_nr_frames = 99 };
+
+	memcpy(gp(f, ARG), &q, sizeof(q));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_grant_table_op, GNTTABOP_query_size, ARG, 2),
+			 -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_grant_table_op, GNTTABOP_query_size, ARG, 1), 0);
+	memcpy(&q, gp(f, ARG), sizeof(q));
+	assert_int_equal(q.status, GNTST_okay);
+	assert_int_equal(q.nr_frames, 0);
+	assert_int_equal(q.max_nr_frames, 0);
+	q.dom = 3;
+	memcpy(gp(f, ARG), &q, sizeof(q));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_grant_table_op, GNTTABOP_query_size, ARG, 1), 0);
+	memcpy(&q, gp(f, ARG), sizeof(q));
+	assert_int_equal(q.status, GNTST_bad_domain);
+	fake_free(f);
+}
+
+static void test_shutdown(void **state)
+{
+	struct fake *f = fake_new(1);
+	unsigned reason;
+
+	for (reason = 0; reason <= SHUTDOWN_MAX; reason++) {
+		memcpy(gp(f, ARG), &reason, 4);
+		assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown, ARG, 0), 0);
+		assert_int_equal(f->shutdown_reason, reason);
+	}
+	assert_int_equal(f->n_shutdown, SHUTDOWN_MAX + 1);
+	reason = SHUTDOWN_MAX + 1;
+	memcpy(gp(f, ARG), &reason, 4);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown, ARG, 0), -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown, RAM_SIZE, 0), -XEN_EFAULT);
+	assert_int_equal(f->n_shutdown, SHUTDOWN_MAX + 1);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0), 0);
+	fake_free(f);
+}
+
+/* ---- PV console ring ---- */
+
+static uint32_t get_port(struct fake *f, uint32_t idx)
+{
+	struct xen_hvm_param p = { .domid = DOMID_SELF, .index = idx };
+
+	memcpy(gp(f, ARG), &p, sizeof(p));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_hvm_op, HVMOP_get_param, ARG, 0), 0);
+	memcpy(&p, gp(f, ARG), sizeof(p));
+	return (uint32_t)p.value;
+}
+
+static int64_t notify(struct fake *f, uint32_t port)
+{
+	memcpy(gp(f, ARG2), &port, 4);
+	return hc(f, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, ARG2, 0);
+}
+
+static void test_console_ring(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct xencons_interface *c = gp(f, CONSOLE_PFN << 12);
+	uint32_t port = get_port(f, HVM_PARAM_CONSOLE_EVTCHN);
+	uint32_t i, prod;
+	const char *msg = "ring text";
+
+	map_shinfo(f, SHINFO_GPA);
+	/* Start near the index wrap to exercise it. */
+	c->out_cons = c->out_prod = 0xfffffffa;
+	prod = c->out_prod;
+	for (i = 0; i < strlen(msg); i++)
+		c->out[(prod++) & (sizeof(c->out) - 1)] = msg[i];
+	c->out_prod = prod;
+	assert_int_equal(notify(f, port), 0);
+	assert_int_equal(f->console_len, strlen(msg));
+	assert_memory_equal(f->console, msg, strlen(msg));
+	assert_int_equal(c->out_cons, prod);
+	/* The backend notified back. */
+	assert_true((ld64(f, SHINFO_GPA + 2048 + (port / 64) * 8) >> (port % 64)) & 1);
+	/* A producer more than a ring ahead is garbage: ignored from then on. */
+	c->out_prod = c->out_cons + sizeof(c->out) + 1;
+	f->console_len = 0;
+	assert_int_equal(notify(f, port), 0);
+	assert_int_equal(f->console_len, 0);
+	fake_free(f);
+}
+
+/* ---- xenstore ring ---- */
+
+static void xs_put(struct xenstore_domain_interface *x, const void *buf, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		x->req[(x->req_prod + i) & (XENSTORE_RING_SIZE - 1)] = ((const char *)buf)[i];
+	x->req_prod += len;
+}
+
+static void xs_request(struct xenstore_domain_interface *x, uint32_t type, uint32_t id,
+		       const char *path)
+{
+	struct xsd_sockmsg m = { .type = type, .req_id = id, .tx_id = 0,
+				 .len = (uint32_t)strlen(path) + 1 };
+
+	xs_put(x, &m, sizeof(m));
+	xs_put(x, path, m.len);
+}
+
+static uint32_t xs_reply(struct xenstore_domain_interface *x, struct xsd_sockmsg *m, char *body)
+{
+	uint32_t i;
+
+	if (x->rsp_prod - x->rsp_cons < sizeof(*m))
+		return 0;
+	for (i = 0; i < sizeof(*m); i++)
+		((char *)m)[i] = x->rsp[(x->rsp_cons + i) & (XENSTORE_RING_SIZE - 1)];
+	for (i = 0; i < m->len; i++)
+		body[i] = x->rsp[(x->rsp_cons + sizeof(*m) + i) & (XENSTORE_RING_SIZE - 1)];
+	body[m->len] = 0;
+	x->rsp_cons += sizeof(*m) + m->len;
+	return 1;
+}
+
+static void test_xenstore_ring(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct xenstore_domain_interface *x = gp(f, STORE_PFN << 12);
+	uint32_t port = get_port(f, HVM_PARAM_STORE_EVTCHN);
+	struct xsd_sockmsg m;
+	char body[4200];
+
+	map_shinfo(f, SHINFO_GPA);
+	xs_request(x, XS_READ, 11, "domid");
+	xs_request(x, XS_READ, 12, "/local/domain/7/domid");
+	xs_request(x, XS_READ, 13, "device/vif/0/state");
+	xs_request(x, XS_WATCH, 14, "memory/target");
+	assert_int_equal(notify(f, port), 0);
+	assert_int_equal(x->req_cons, x->req_prod);
+
+	assert_true(xs_reply(x, &m, body));
+	assert_int_equal(m.type, XS_READ);
+	assert_int_equal(m.req_id, 11);
+	assert_int_equal(m.len, 1);
+	assert_string_equal(body, "7");
+	assert_true(xs_reply(x, &m, body));
+	assert_int_equal(m.req_id, 12);
+	assert_string_equal(body, "7");
+	assert_true(xs_reply(x, &m, body));
+	assert_int_equal(m.type, XS_ERROR);
+	assert_int_equal(m.req_id, 13);
+	assert_int_equal(m.len, 7);
+	assert_string_equal(body, "ENOENT");
+	assert_true(xs_reply(x, &m, body));
+	assert_int_equal(m.type, XS_WATCH);
+	assert_string_equal(body, "OK");
+	assert_false(xs_reply(x, &m, body));
+
+	/* Half a request: left in the ring until the rest arrives. */
+	{
+		struct xsd_sockmsg h = { .type = XS_READ, .req_id = 20, .len = 6 };
+
+		xs_put(x, &h, sizeof(h));
+		xs_put(x, "dom", 3);
+		assert_int_equal(notify(f, port), 0);
+		assert_false(xs_reply(x, &m, body));
+		xs_put(x, "id", 3);
+		assert_int_equal(notify(f, port), 0);
+		assert_true(xs_reply(x, &m, body));
+		assert_int_equal(m.req_id, 20);
+		assert_string_equal(body, "7");
+	}
+	/* An oversized length breaks the connection: no reply, no crash. */
+	{
+		struct xsd_sockmsg h = { .type = XS_READ, .req_id = 21, .len = 100000 };
+
+		xs_put(x, &h, sizeof(h));
+		assert_int_equal(notify(f, port), 0);
+		assert_false(xs_reply(x, &m, body));
+	}
+	fake_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hvm_params),
+		cmocka_unit_test(test_console_io),
+		cmocka_unit_test(test_grant_query_size),
+		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_console_ring),
+		cmocka_unit_test(test_xenstore_ring),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
