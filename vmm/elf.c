@@ -150,8 +150,8 @@ static int check_and_load(struct vmm *v, const struct image *im, uint64_t *entry
 		if (ph[i].memsz && !xts_gmem_ptr(&v->gmem, ph[i].paddr, ph[i].memsz, 0))
 			return bad(im, "PT_LOAD p_paddr range outside guest RAM (raise --mem?)");
 		if (ph[i].paddr < VMM_START_INFO_END &&
-		    ph[i].paddr + ph[i].memsz > VMM_START_INFO_GPA)
-			return bad(im, "PT_LOAD overlaps hvm_start_info at 0x6000..0x8000");
+		    ph[i].paddr + ph[i].memsz > VMM_RESERVED_GPA)
+			return bad(im, "PT_LOAD overlaps the rings and hvm_start_info at 0x4000..0x8000");
 	}
 	if (!any_load)
 		return bad(im, "no PT_LOAD segment");

@@ -4,8 +4,10 @@
  * run on any thread, possibly with domain locks held, so none of them calls
  * back into the domain.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "vmm/vmm.h"
 
@@ -95,6 +97,19 @@ static void platform__console_write(void *opaque, const char *buf, size_t len)
 	console__write(opaque, buf, len);
 }
 
+/* Called on the vCPU's own thread (a hypercall argument), so its fd is usable. */
+static int platform__translate_gva(void *opaque, unsigned vcpu, uint64_t gva, uint64_t *gpa)
+{
+	struct vmm *v = opaque;
+	if (vcpu >= v->nr_vcpus)
+		return -EFAULT;
+	struct kvm_translation t = { .linear_address = gva };
+	if (ioctl(v->cpus[vcpu].fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return -EFAULT;
+	*gpa = t.physical_address;
+	return 0;
+}
+
 static void platform__host_sample(void *opaque, struct xts_host_sample *now)
 {
 	xts_host_sample_now(now);
@@ -110,6 +125,7 @@ const struct xts_platform_ops platform__ops = {
 	.shutdown = platform__shutdown,
 	.console_write = platform__console_write,
 	.host_sample = platform__host_sample,
+	.translate_gva = platform__translate_gva,
 };
 
 void platform__stop(struct vmm *v, int status, const char *why)

@@ -1,6 +1,7 @@
 /*
  * hvm_start_info for a PVH guest: the structure, a memory map and the
- * command line, in one reserved block below the image.
+ * command line, in one reserved block below the image (next to the PV
+ * console and xenstore ring pages, reserved too).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,8 +19,9 @@ int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
 	}
 
 	const struct hvm_memmap_table_entry map[] = {
-		{ 0, VMM_START_INFO_GPA, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
-		{ VMM_START_INFO_GPA, VMM_START_INFO_END - VMM_START_INFO_GPA,
+		{ 0, VMM_RESERVED_GPA, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
+		/* PV console and xenstore rings, then this block. */
+		{ VMM_RESERVED_GPA, VMM_START_INFO_END - VMM_RESERVED_GPA,
 		  XEN_HVM_MEMMAP_TYPE_RESERVED, 0 },
 		{ VMM_START_INFO_END, VMM_LOW_RAM_END - VMM_START_INFO_END,
 		  XEN_HVM_MEMMAP_TYPE_RAM, 0 },

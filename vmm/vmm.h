@@ -17,6 +17,9 @@
 
 #define VMM_HCALL_PORT     0x88     /* stubs `out` here (imm8: no register clobbered) */
 #define VMM_DEBUGCON_PORT  0xe9     /* Bochs/Xen debug console */
+#define VMM_CONSOLE_PFN    0x4      /* PV console ring page (HVM_PARAM_CONSOLE_PFN) */
+#define VMM_STORE_PFN      0x5      /* xenstore ring page (HVM_PARAM_STORE_PFN) */
+#define VMM_RESERVED_GPA   0x4000   /* reserved in the memory map up to VMM_START_INFO_END */
 #define VMM_START_INFO_GPA 0x6000   /* hvm_start_info, memmap, then the command line */
 #define VMM_START_INFO_END 0x8000
 #define VMM_LOW_RAM_END    0xa0000

@@ -84,6 +84,8 @@ int xen__init(struct vmm *v)
 		.opaque = v,
 		.transport = XTS_TRANSPORT_IOPORT,
 		.hcall_io_port = VMM_HCALL_PORT,
+		.console_pfn = VMM_CONSOLE_PFN,
+		.store_pfn = VMM_STORE_PFN,
 	};
 	if ((r = xts_domain_create(&cfg, &v->dom))) {
 		fprintf(stderr, "xtshim: Xen domain: %s\n", strerror(-r));

@@ -12,13 +12,15 @@ const char test_title[] = "smoke: find Xen, read time, take a timer upcall";
 #define GIVE_UP_NS    2000000000ULL       /* 2 s of system time */
 #define UTC_2020          1577836800ULL   /* 2020-01-01T00:00:00Z */
 
-static volatile uint64_t fired_at_ns;
-static volatile unsigned fired;
+static volatile uint64_t fired_at_ns[MAX_CPUS];
+static volatile unsigned fired[MAX_CPUS];
+static volatile bool cpu_done[MAX_CPUS];
 
 static void on_timer(evtchn_port_t port, void *arg)
 {
-	fired_at_ns = xen_system_time();
-	fired++;
+	unsigned cpu = this_cpu();
+	fired_at_ns[cpu] = xen_system_time();
+	fired[cpu]++;
 }
 
 static void check_time(void)
@@ -53,34 +55,64 @@ static void check_time(void)
 		xfail("UTC from the wallclock (%llu s) is before 2020", (unsigned long long)utc_s);
 }
 
-static void check_timer(void)
+/* On `cpu` itself: one singleshot timer, delivered as VIRQ_TIMER to this vCPU. */
+static void check_timer(unsigned cpu)
 {
 	evtchn_port_t port;
-	int rc = evtchn_bind_virq(VIRQ_TIMER, 0, on_timer, NULL, &port);
-	if (rc) {
-		xfail("bind_virq(VIRQ_TIMER): %d", rc);
+	int rc = xen_set_upcall_vector(cpu);
+	if (rc && (cpu || (rc = xen_set_callback_vector()))) {
+		xfail("vCPU %u: no upcall vector (set_evtchn_upcall_vector, CALLBACK_IRQ): %d", cpu, rc);
+		return;
+	}
+	if ((rc = evtchn_bind_virq(VIRQ_TIMER, cpu, on_timer, NULL, &port))) {
+		xfail("vCPU %u: bind_virq(VIRQ_TIMER): %d", cpu, rc);
 		return;
 	}
 	uint64_t deadline = xen_system_time() + TIMER_DELAY_NS;
-	long r = xen_set_singleshot(0, deadline, 0);
+	long r = xen_set_singleshot(cpu, deadline, 0);
 	if (r) {
-		xfail("set_singleshot_timer: %ld", r);
+		xfail("vCPU %u: set_singleshot_timer: %ld", cpu, r);
 		return;
 	}
 	local_irq_enable();
-	while (!fired && xen_system_time() < deadline + GIVE_UP_NS)
+	while (!fired[cpu] && xen_system_time() < deadline + GIVE_UP_NS)
 		safe_halt();
 	local_irq_disable();
-	if (!fired) {
-		xfail("no VIRQ_TIMER within 2 s of the deadline (port %u, upcalls %llu)", port,
-		      (unsigned long long)upcall_count(0));
+	if (!fired[cpu]) {
+		xfail("vCPU %u: no VIRQ_TIMER within 2 s of the deadline (port %u, upcalls %llu)",
+		      cpu, port, (unsigned long long)upcall_count(cpu));
 		return;
 	}
-	printk("VIRQ_TIMER on port %u: %lld ns after the deadline\n", port,
-	       (long long)(fired_at_ns - deadline));
-	if (fired_at_ns < deadline)
-		xfail("timer fired %llu ns before its deadline",
-		      (unsigned long long)(deadline - fired_at_ns));
+	printk("vCPU %u: VIRQ_TIMER on port %u, %llu ns after the deadline\n", cpu, port,
+	       (unsigned long long)(fired_at_ns[cpu] - deadline));
+	if (fired_at_ns[cpu] < deadline)
+		xfail("vCPU %u: timer fired %llu ns before its deadline", cpu,
+		      (unsigned long long)(deadline - fired_at_ns[cpu]));
+}
+
+static void secondary(unsigned cpu)
+{
+	check_timer(cpu);
+	cpu_done[cpu] = true;
+}
+
+/* With a second vCPU: start it (VCPUOP_initialise + up); it repeats the timer check. */
+static void check_secondary(void)
+{
+	unsigned n = smp_possible_cpus();
+	printk("%u vCPU(s)\n", n);
+	if (n < 2)
+		return;
+	int rc = smp_start_cpu(1, secondary);
+	if (rc) {
+		xfail("starting vCPU 1: %d", rc);
+		return;
+	}
+	uint64_t give_up = xen_system_time() + 2 * GIVE_UP_NS;
+	while (!cpu_done[1] && xen_system_time() < give_up)
+		cpu_relax();
+	if (!cpu_done[1])
+		xfail("vCPU 1 did not finish its timer check");
 }
 
 void test_main(void)
@@ -115,10 +147,6 @@ void test_main(void)
 		return;
 	}
 	check_time();
-
-	if ((rc = xen_set_upcall_vector(0)) && (rc = xen_set_callback_vector())) {
-		xfail("no upcall vector (set_evtchn_upcall_vector and CALLBACK_IRQ): %d", rc);
-		return;
-	}
-	check_timer();
+	check_timer(0);
+	check_secondary();
 }
