@@ -26,3 +26,8 @@ ALL_TARGETS  += $(VMM_BIN)
 INSTALL_BINS += $(VMM_BIN)
 
 endif
+
+# `make run`: the demo guest on 2 vCPUs, showing its Xen time for 3 seconds.
+DEMO_IMAGE := $(B)/compat-tests/demo-64.elf
+run: $(VMM_BIN) $(DEMO_IMAGE)
+	$(VMM_BIN) run --vcpus 2 --cmdline "seconds=3" $(DEMO_IMAGE)
