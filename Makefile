@@ -133,7 +133,8 @@ install: $(ALL_TARGETS)
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libxtshim.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libxtshim.so
 	install -m 644 shim/xtshim.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(B)/xtshim.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' shim/xtshim.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/xtshim.pc
 	install -m 644 $(wildcard man/*.3) $(DESTDIR)$(PREFIX)/share/man/man3/
 	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/)
 	$(if $(INSTALL_BINS),install -m 755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/)
