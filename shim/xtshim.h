@@ -531,6 +531,198 @@ void xts_host_timers_arm(struct xts_host_timers *t, unsigned idx, uint64_t host_
 void xts_host_timers_destroy(struct xts_host_timers *t);
 
 
+/* ---- x86 kernel backend: KVM's in-kernel Xen support (KVM_CAP_XEN_HVM) ----
+ * (shim/x86/kvm-xen.c; docs/kernel-backend.md.)  Two separate choices:
+ *   transport: how a guest's hypercall reaches xts_hypercall(): the
+ *     userspace IOPORT stubs, or KVM's INTERCEPT_HCALL exits (KVM_EXIT_XEN),
+ *     which also catch a direct vmcall/vmmcall (Linux after the XSA-466
+ *     fixes no longer calls through the hypercall page);
+ *   records: who writes vcpu_time_info, the wallclock and runstate: xtshim
+ *     (the model's exact line; KVM only transports) or KVM (kvmclock-based
+ *     records, KVM's own timers and runstate accounting).
+ * Every KVM call goes through xts_kvm_xen_ops.ioctl so tests can record it.
+ */
+#define XTS_KVM_XEN_HYPERCALL_MSR (1u << 0)   /* KVM_XEN_HVM_CONFIG_* capability bits */
+#define XTS_KVM_XEN_INTERCEPT_HCALL (1u << 1)
+#define XTS_KVM_XEN_SHARED_INFO   (1u << 2)
+#define XTS_KVM_XEN_RUNSTATE      (1u << 3)
+#define XTS_KVM_XEN_EVTCHN_2LEVEL (1u << 4)
+#define XTS_KVM_XEN_EVTCHN_SEND   (1u << 5)
+#define XTS_KVM_XEN_RUNSTATE_UPDATE_FLAG (1u << 6)
+#define XTS_KVM_XEN_PVCLOCK_TSC_UNSTABLE (1u << 7)
+#define XTS_KVM_XEN_SHARED_INFO_HVA (1u << 8)
+/* What KVM-maintained records need at least. */
+#define XTS_KVM_XEN_RECORDS_NEED  (XTS_KVM_XEN_HYPERCALL_MSR | XTS_KVM_XEN_INTERCEPT_HCALL | \
+				   XTS_KVM_XEN_SHARED_INFO)
+#define XTS_KVM_XEN_NO_GPA        UINT64_MAX  /* KVM_XEN_INVALID_GPA / _GFN */
+
+struct xts_kvm_xen_ops {
+	/* ioctl(2): its non-negative result, or -errno. */
+	int (*ioctl)(void *ctx, int fd, unsigned long req, void *arg);
+	/* Host TSC + realtime now; NULL: xts_host_sample_now(). */
+	void (*host_sample)(void *ctx, struct xts_host_sample *now);
+};
+/* ioctl(2) itself, for xts_kvm_xen_ops.ioctl. */
+int xts_kvm_xen_sys_ioctl(void *ctx, int fd, unsigned long req, void *arg);
+
+enum xts_kvm_xen_transport {
+	XTS_KVM_XEN_TRANSPORT_IOPORT = 0,  /* userspace stubs trapping to a port */
+	XTS_KVM_XEN_TRANSPORT_KVM    = 1,  /* INTERCEPT_HCALL: KVM_EXIT_XEN */
+};
+enum xts_kvm_xen_records {
+	XTS_KVM_XEN_RECORDS_XTSHIM = 0,    /* the model's exact line, written by libxtshim */
+	XTS_KVM_XEN_RECORDS_KVM    = 1,    /* kvmclock-based, written by KVM */
+};
+/* What the operator asked for (`xtshim run --backend`). */
+enum xts_kvm_xen_want {
+	XTS_KVM_XEN_WANT_AUTO        = 0,  /* the most KVM can do on this host */
+	XTS_KVM_XEN_WANT_USERSPACE   = 1,  /* IOPORT + xtshim records */
+	XTS_KVM_XEN_WANT_KERNEL      = 2,  /* KVM transport + KVM records */
+	XTS_KVM_XEN_WANT_KVM_TRANSPORT = 3, /* KVM transport + xtshim records */
+};
+
+/* A decision, with what KVM will and will not do under it. */
+struct xts_kvm_xen_plan {
+	enum xts_kvm_xen_transport transport;
+	enum xts_kvm_xen_records records;
+	uint32_t caps;             /* KVM_CHECK_EXTENSION(KVM_CAP_XEN_HVM), 0 if absent */
+	uint32_t config_flags;     /* KVM_XEN_HVM_CONFIG.flags to program */
+	bool kvm_runstate;         /* KVM records: runstate attrs exist (RUNSTATE) */
+	bool kvm_timers;           /* KVM records: TIMER / VCPU_ID / per-vCPU vector (EVTCHN_SEND) */
+	bool kvm_xen_version;      /* KVM records: XEN_VERSION attr (EVTCHN_SEND) */
+	bool tsc_stable_forced;    /* KVM records: KVM will set TSC_STABLE although not asked */
+};
+
+/* KVM_CHECK_EXTENSION(KVM_CAP_XEN_HVM) on the /dev/kvm (or VM) fd; a negative answer is 0. */
+uint32_t xts_kvm_xen_probe(const struct xts_kvm_xen_ops *ops, void *ctx, int kvm_fd);
+/*
+ * Decide transport and records for `want` on a host with `caps`.  tsc_stable:
+ * the model publishes XEN_PVCLOCK_TSC_STABLE (XTS_CLOCK_TSC_STABLE).  -ENOTSUP
+ * with a sentence in why (naming the missing KVM_XEN_HVM_CONFIG_* bits) when
+ * `want` cannot be met; AUTO never fails.  why is always terminated.
+ */
+int xts_kvm_xen_plan(uint32_t caps, enum xts_kvm_xen_want want, bool tsc_stable,
+		     struct xts_kvm_xen_plan *plan, char *why, size_t why_len);
+/* The hypercall-page stub the domain should use with the KVM transport (vendor's instruction). */
+enum xts_hcall_transport xts_kvm_xen_stub_transport(void);
+
+/* One VM under the kernel backend. */
+struct xts_kvm_xen {
+	const struct xts_kvm_xen_ops *ops; /* NULL: ioctl(2), xts_host_sample_now() */
+	void *ctx;
+	int vm_fd;
+	uint32_t nr_vcpus;
+	const int *vcpu_fds;               /* nr_vcpus entries */
+	struct xts_kvm_xen_plan plan;
+	uint32_t xen_version;              /* major << 16 | minor (XEN_VERSION attr) */
+	/* What KVM has been told, updated only by ioctls that succeeded. */
+	bool configured;                   /* KVM_XEN_HVM_CONFIG done */
+	bool clock_set;                    /* KVM_SET_CLOCK done */
+	bool long_mode;
+	uint64_t shared_info_gfn;          /* XTS_KVM_XEN_NO_GPA: none */
+};
+
+/* The Xen state KVM must hold (records = KVM): boot (nothing registered) or restore. */
+struct xts_kvm_xen_vm_state {
+	bool long_mode;                    /* latched shared_info layout */
+	uint64_t shared_info_gfn;          /* XTS_KVM_XEN_NO_GPA: not mapped yet */
+	uint8_t upcall_vector;             /* HVM_PARAM_CALLBACK_IRQ vector type; 0: none */
+	bool runstate_update_flag;         /* VMASST_TYPE_runstate_update_flag */
+};
+struct xts_kvm_xen_vcpu_state {
+	uint32_t xen_vcpu_id;              /* the guest's vCPU number (normally the index) */
+	uint64_t vcpu_info_gpa;            /* NO_GPA: the slot in shared_info (id < 32) or none */
+	uint64_t time_info_gpa;            /* VCPUOP_register_vcpu_time_*; NO_GPA: none */
+	uint64_t runstate_gpa;             /* VCPUOP_register_runstate_*; NO_GPA: none */
+	bool runstate_valid;               /* restore runstate_* below (else: state only) */
+	uint32_t runstate_state;           /* RUNSTATE_running .. RUNSTATE_offline */
+	uint64_t runstate_entry_ns;        /* Xen system time */
+	uint64_t runstate_time_ns[4];      /* sum must equal runstate_entry_ns (KVM checks) */
+	uint8_t upcall_vector;             /* HVMOP_set_evtchn_upcall_vector; 0: none */
+	uint32_t timer_port;               /* event channel bound to VIRQ_TIMER; 0: none */
+	uint64_t timer_deadline_ns;        /* Xen system time; 0: no timer pending */
+};
+
+/* Where a multi-ioctl call stopped: steps before failed_step were applied. */
+struct xts_kvm_xen_report {
+	unsigned steps_done;               /* ioctls that succeeded, in order */
+	int failed_step;                   /* -1: none */
+	int err;                           /* -errno of the failing step */
+	char what[96];                     /* e.g. "KVM_XEN_VCPU_SET_ATTR VCPU_INFO (vCPU 3)" */
+};
+
+/*
+ * Right after KVM_CREATE_VM: KVM_XEN_HVM_CONFIG {flags = plan.config_flags
+ * (INTERCEPT_HCALL, + PVCLOCK_TSC_UNSTABLE unless the stable flag is asked
+ * for and where supported), msr = 0x40000000}; with KVM records also the
+ * XEN_VERSION attr.  Nothing for the IOPORT transport.
+ */
+int xts_kvm_xen_setup_vm(struct xts_kvm_xen *k, struct xts_kvm_xen_report *rep);
+
+/*
+ * Load the clock and the Xen state into KVM in the order that works
+ * (facts §8): per vCPU KVM_SET_TSC_KHZ and the TSC offset; with KVM records
+ * then KVM_SET_CLOCK (kvmclock := the model's system time now), LONG_MODE,
+ * SHARED_INFO, UPCALL_VECTOR, RUNSTATE_UPDATE_FLAG; per vCPU VCPU_ID,
+ * VCPU_INFO (every vCPU), VCPU_TIME_INFO, UPCALL_VECTOR; per vCPU
+ * RUNSTATE_DATA (or _CURRENT) then RUNSTATE_ADDR; KVM_GET_CLOCK; per vCPU
+ * TIMER (deadline converted to kvmclock).  Everything is validated first
+ * (-EINVAL / -ENOTSUP with rep->what naming the field, no ioctl issued).
+ * vcpus: k->nr_vcpus entries (ignored unless records = KVM; may be NULL then).
+ */
+int xts_kvm_xen_load(struct xts_kvm_xen *k, const struct xts_clock *c,
+		     const struct xts_kvm_xen_vm_state *vm,
+		     const struct xts_kvm_xen_vcpu_state *vcpus,
+		     struct xts_kvm_xen_report *rep);
+/*
+ * One vCPU's registrations (records = KVM), e.g. after the guest's
+ * VCPUOP_register_* or a hot-plugged vCPU: VCPU_ID, VCPU_INFO, TIME_INFO,
+ * UPCALL_VECTOR, runstate, TIMER, in that order.
+ */
+int xts_kvm_xen_setup_vcpu(struct xts_kvm_xen *k, const struct xts_clock *c, unsigned vcpu,
+			   const struct xts_kvm_xen_vcpu_state *st, struct xts_kvm_xen_report *rep);
+/* XENMEM_add_to_physmap(shared_info) / layout latch (records = KVM): LONG_MODE then SHARED_INFO. */
+int xts_kvm_xen_set_shared_info(struct xts_kvm_xen *k, bool long_mode, uint64_t gfn,
+				struct xts_kvm_xen_report *rep);
+/*
+ * KVM writes the wallclock only when SHARED_INFO or LONG_MODE is set, not
+ * after KVM_SET_CLOCK: call this after every clock change (re-sets
+ * LONG_MODE).  0 and no ioctl when no shared_info is mapped or records are
+ * xtshim's.
+ */
+int xts_kvm_xen_refresh_wallclock(struct xts_kvm_xen *k, struct xts_kvm_xen_report *rep);
+
+/* kvmclock and the host TSC at one instant (KVM_GET_CLOCK). */
+struct xts_kvm_clock_sample {
+	uint64_t kvmclock_ns;
+	uint64_t host_tsc;
+	bool exact;                        /* KVM_CLOCK_HOST_TSC: host_tsc is KVM's own */
+};
+int xts_kvm_xen_clock_sample(struct xts_kvm_xen *k, struct xts_kvm_clock_sample *s);
+/*
+ * A Xen-system-time deadline as KVM's absolute kvmclock expiry:
+ * deadline - system_ns(s.host_tsc) + s.kvmclock_ns, exact at the sample
+ * instant; an already-due deadline becomes s.kvmclock_ns (fires at once),
+ * never 0 (0 means "no timer" to KVM).  slack_ppm (0: none) adds
+ * ceil(remaining * slack_ppm / 1e6) ns so a kvmclock running up to that
+ * much faster than the model cannot fire early.  -ERANGE on overflow.
+ */
+int xts_kvm_xen_timer_expiry(const struct xts_clock *c, uint64_t deadline_ns,
+			     const struct xts_kvm_clock_sample *s, uint32_t slack_ppm,
+			     uint64_t *expires_ns);
+
+/*
+ * A KVM_EXIT_XEN exit (struct kvm_run *run): the hypercall goes to
+ * xts_hypercall() like the userspace backend's, and its result is put in
+ * run->xen.u.hcall.result (KVM moves it to RAX on the next KVM_RUN).
+ * *action tells the VMM whether to block the vCPU first.  -EINVAL for an
+ * exit that is not KVM_EXIT_XEN / KVM_EXIT_XEN_HCALL (nothing done).
+ */
+struct kvm_run;
+int xts_kvm_xen_handle_exit(struct xts_domain *d, unsigned vcpu, struct kvm_run *run,
+			    enum xts_hcall_action *action);
+/* Decode only (for logs and tests). */
+int xts_kvm_xen_decode_exit(const struct kvm_run *run, struct xts_hcall *h);
 
 /* ==== [section: migration] (Xen stream import/export) ====
  * Reading `xl save` files / `xl migrate` streams (xl -> libxl -> libxc,
