@@ -195,6 +195,23 @@ struct xts_libxc_hvm_param {
 	uint64_t value;
 };
 
+/*
+ * xtshim's own optional record (bit 31 set, so Xen's restore skips it):
+ * the last pvclock record a vCPU saw and the guest's wallclock, as
+ * xtshim-xen-export reads them from a running domain's shared_info.  With
+ * it, the guest's Xen system time line continues exactly on KVM.
+ */
+#define XTS_LIBXC_REC_XTSHIM_TIME 0xd8540001u     /* 0x80000000 | "XT" 0001 */
+#define XTS_XTSHIM_TIME_WALLCLOCK (1u << 0)        /* wc_* are valid */
+struct xts_libxc_xtshim_time {
+	uint32_t vcpu;               /* whose record `time` is */
+	uint32_t flags;              /* XTS_XTSHIM_TIME_* */
+	struct vcpu_time_info time;  /* little-endian, as in guest memory */
+	uint64_t wc_sec;             /* UTC at system time 0 (incl. wc_sec_hi) */
+	uint32_t wc_nsec;
+	uint32_t wc_version;
+};
+
 /* ---- sizes and offsets the parser and writer rely on ---- */
 #define XTS_STREAM_ASSERT_SIZE(t, n) _Static_assert(sizeof(t) == (n), "sizeof(" #t ")")
 #define XTS_STREAM_ASSERT_OFF(t, f, n) \
@@ -231,6 +248,10 @@ XTS_STREAM_ASSERT_OFF(struct xts_libxc_tsc_info, nsec, 8);
 XTS_STREAM_ASSERT_OFF(struct xts_libxc_tsc_info, incarnation, 16);
 XTS_STREAM_ASSERT_SIZE(struct xts_libxc_hvm_params_header, 8);
 XTS_STREAM_ASSERT_SIZE(struct xts_libxc_hvm_param, 16);
+XTS_STREAM_ASSERT_SIZE(struct xts_libxc_xtshim_time, 56);
+XTS_STREAM_ASSERT_OFF(struct xts_libxc_xtshim_time, time, 8);
+XTS_STREAM_ASSERT_OFF(struct xts_libxc_xtshim_time, wc_sec, 40);
+XTS_STREAM_ASSERT_OFF(struct xts_libxc_xtshim_time, wc_nsec, 48);
 
 /* The HVM save records xtshim reads the time from (public headers). */
 XTS_STREAM_ASSERT_SIZE(struct hvm_save_descriptor, 8);

@@ -41,6 +41,8 @@ const char *xts_libxc_rec_name(uint32_t type)
 		[XTS_LIBXC_REC_X86_CPUID_POLICY] = "X86_CPUID_POLICY",
 		[XTS_LIBXC_REC_X86_MSR_POLICY] = "X86_MSR_POLICY",
 	};
+	if (type == XTS_LIBXC_REC_XTSHIM_TIME)
+		return "XTSHIM_TIME";
 	return type < XTS_LIBXC_REC_NR_KNOWN ? names[type] : "unknown";
 }
 

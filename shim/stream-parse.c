@@ -511,6 +511,10 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 				    p->info.libxc_version);
 	}
 
+	if (type == XTS_LIBXC_REC_XTSHIM_TIME) {
+		exact = sizeof(struct xts_libxc_xtshim_time);
+		need_body = true;
+	}
 	switch (optional ? UINT32_MAX : type) {
 	case XTS_LIBXC_REC_END:
 	case XTS_LIBXC_REC_VERIFY:
@@ -590,6 +594,11 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 	if (rc)
 		return rc;
 
+	if (type == XTS_LIBXC_REC_XTSHIM_TIME) {
+		uint32_t vcpu = xts_get32(p->body, p->be);
+		if (vcpu >= XTS_MAX_VCPUS)
+			return fail(p, -EINVAL, "vCPU %u is beyond %u", vcpu, XTS_MAX_VCPUS);
+	}
 	if (!optional) {
 		const uint8_t *b = p->body;
 		switch (type) {

@@ -60,7 +60,7 @@ static void take_shared_info(struct xts_xen_time *x, const uint8_t *b, bool be)
 	const struct xts_layout *l = xts_layout_get(x->guest_width == 4 ? XTS_LAYOUT_X86_32
 								  : XTS_LAYOUT_X86_64);
 
-	x->have |= XTS_XEN_HAVE_SHARED_INFO;
+	x->have |= XTS_XEN_HAVE_SHARED_INFO | XTS_XEN_HAVE_WALLCLOCK;
 	for (unsigned i = 0; i < XTS_XEN_PV_VCPUS; i++)
 		read_time_info(&x->pv_time[i], b + i * l->vcpu_info_size + l->vi_time, be);
 	x->wc_version = xts_get32(b + l->wc_version, be);
@@ -130,6 +130,24 @@ static int on_record(void *opaque, const struct xts_stream_record *r)
 			break;
 		}
 		case XTS_LIBXC_REC_SHARED_INFO: take_shared_info(x, r->body, false); break;
+		case XTS_LIBXC_REC_XTSHIM_TIME: {
+			const uint8_t *b = r->body;
+			bool be = r->big_endian;
+			if (e->opts && e->opts->pvclock_given)
+				break;
+			x->have |= XTS_XEN_HAVE_PVCLOCK;
+			x->pvclock_vcpu = xts_get32(b, be);
+			read_time_info(&x->pvclock, b + offsetof(struct xts_libxc_xtshim_time, time),
+				       false);
+			if (xts_get32(b + 4, be) & XTS_XTSHIM_TIME_WALLCLOCK) {
+				x->have |= XTS_XEN_HAVE_WALLCLOCK;
+				x->wc_sec = xts_get64(b + offsetof(struct xts_libxc_xtshim_time, wc_sec), be);
+				x->wc_nsec = xts_get32(b + offsetof(struct xts_libxc_xtshim_time, wc_nsec), be);
+				x->wc_version = xts_get32(b + offsetof(struct xts_libxc_xtshim_time,
+								      wc_version), be);
+			}
+			break;
+		}
 		}
 	}
 	if (!rc && e->chain && e->chain->record)

@@ -13,7 +13,8 @@
  *                        TSC scaled at the guest kHz, i.e. system time = ns
  *                        of guest TSC since TSC 0 (Xen itself gives a
  *                        migrated guest a different system time too)
- *   wallclock            PV: SHARED_INFO wc_*; HVM: UTC at the save instant
+ *   wallclock            PV: SHARED_INFO wc_*; HVM: the XTSHIM_TIME record's
+ *                        wc_* when present, else UTC at the save instant
  *                        (host UTC + RTC rtc_offset) minus system time then
  */
 #include <errno.h>
@@ -149,12 +150,12 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 		s.line.system_ns = (uint64_t)((unsigned __int128)s.guest_tsc[0] * 1000000u / khz);
 	}
 
-	if (x->dom_type == XTS_LIBXC_DOM_X86_PV) {
+	if (x->dom_type == XTS_LIBXC_DOM_X86_PV || (x->have & XTS_XEN_HAVE_WALLCLOCK)) {
 		if (x->wc_version & 1)
-			return why(w, wl, -EINVAL, "SHARED_INFO wc_version %u is odd (mid-update)",
+			return why(w, wl, -EINVAL, "wallclock wc_version %u is odd (mid-update)",
 				   x->wc_version);
 		if (x->wc_nsec >= NSEC_PER_SEC)
-			return why(w, wl, -EINVAL, "SHARED_INFO wc_nsec %u is not below 10^9",
+			return why(w, wl, -EINVAL, "wallclock wc_nsec %u is not below 10^9",
 				   x->wc_nsec);
 		s.wc_sec = x->wc_sec;
 		s.wc_nsec = x->wc_nsec;

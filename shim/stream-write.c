@@ -261,6 +261,29 @@ int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_exp
 				      "out of memory");
 		free(ctx);
 	}
+	if (!rc && (x->have & XTS_XEN_HAVE_PVCLOCK)) {
+		uint8_t t[sizeof(struct xts_libxc_xtshim_time)] = { 0 };
+		const struct vcpu_time_info *r = &x->pvclock;
+		uint8_t *ti = t + offsetof(struct xts_libxc_xtshim_time, time);
+		bool wc = x->have & XTS_XEN_HAVE_WALLCLOCK;
+
+		xts_put32(t, x->pvclock_vcpu, false);
+		xts_put32(t + 4, wc ? XTS_XTSHIM_TIME_WALLCLOCK : 0, false);
+		xts_put32(ti + offsetof(struct vcpu_time_info, version), r->version, false);
+		xts_put64(ti + offsetof(struct vcpu_time_info, tsc_timestamp), r->tsc_timestamp, false);
+		xts_put64(ti + offsetof(struct vcpu_time_info, system_time), r->system_time, false);
+		xts_put32(ti + offsetof(struct vcpu_time_info, tsc_to_system_mul),
+			  r->tsc_to_system_mul, false);
+		ti[offsetof(struct vcpu_time_info, tsc_shift)] = (uint8_t)r->tsc_shift;
+		ti[offsetof(struct vcpu_time_info, flags)] = r->flags;
+		if (wc) {
+			xts_put64(t + offsetof(struct xts_libxc_xtshim_time, wc_sec), x->wc_sec, false);
+			xts_put32(t + offsetof(struct xts_libxc_xtshim_time, wc_nsec), x->wc_nsec, false);
+			xts_put32(t + offsetof(struct xts_libxc_xtshim_time, wc_version), x->wc_version,
+				  false);
+		}
+		rc = w_record(&w, XTS_LIBXC_REC_XTSHIM_TIME, t, sizeof(t), "XTSHIM_TIME");
+	}
 	if (!rc && (x->have & XTS_XEN_HAVE_PARAMS)) {
 		uint8_t p[8 + 16 * XTS_XEN_MAX_PARAMS] = { 0 };
 		xts_put32(p, x->nr_params, false);

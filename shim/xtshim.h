@@ -811,7 +811,9 @@ struct xts_xen_vcpu_time {
 #define XTS_XEN_HAVE_RTC        (1u << 2)
 #define XTS_XEN_HAVE_PARAMS     (1u << 3)
 #define XTS_XEN_HAVE_SHARED_INFO (1u << 4) /* PV: pv_time[] and wc_* valid */
-#define XTS_XEN_HAVE_PVCLOCK    (1u << 5)  /* operator-named record found in memory */
+#define XTS_XEN_HAVE_PVCLOCK    (1u << 5)  /* pvclock/pvclock_vcpu valid: named by the
+					      operator, or an XTSHIM_TIME record */
+#define XTS_XEN_HAVE_WALLCLOCK  (1u << 6)  /* wc_* valid (PV SHARED_INFO or XTSHIM_TIME) */
 #define XTS_XEN_MAX_PARAMS      64
 #define XTS_XEN_PV_VCPUS        32         /* vcpu_info slots in shared_info */
 
@@ -836,9 +838,11 @@ struct xts_xen_time {
 	/* PV: SHARED_INFO */
 	uint32_t guest_width;         /* 4 or 8 */
 	struct vcpu_time_info pv_time[XTS_XEN_PV_VCPUS];
+	/* Wallclock: PV SHARED_INFO, or HVM via an XTSHIM_TIME record */
 	uint64_t wc_sec;
 	uint32_t wc_nsec, wc_version;
-	/* A pvclock record the operator located in guest memory. */
+	/* The last pvclock record a vCPU saw: found at the operator-named GPA,
+	 * or carried by an XTSHIM_TIME record (the operator's wins). */
 	uint32_t pvclock_vcpu;
 	struct vcpu_time_info pvclock;
 };
@@ -898,6 +902,36 @@ struct xts_xen_export_opts {
  */
 int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_export_opts *o,
 		  struct xts_stream_error *err);
+
+/*
+ * Reading a running Xen domain's time state (xtshim-xen-export, on the Xen
+ * host).  The calls are a seam over libxenctrl so the logic is tested
+ * without Xen; each returns 0 or a negative errno.
+ */
+struct xts_xenctl_ops {
+	void *opaque;
+	/* xc_domain_get_tsc_info() */
+	int (*get_tsc_info)(void *opaque, uint32_t domid, uint32_t *mode, uint64_t *elapsed_nsec,
+			    uint32_t *khz, uint32_t *incarnation);
+	/* xc_domain_hvm_getcontext(): buf NULL asks for the size (returned >= 0);
+	 * otherwise fills up to size bytes and returns the length */
+	int (*get_hvm_context)(void *opaque, uint32_t domid, uint8_t *buf, uint32_t size);
+	/* xc_hvm_param_get() */
+	int (*get_param)(void *opaque, uint32_t domid, uint32_t index, uint64_t *value);
+	/* The 4 KiB shared_info page (xc_map_foreign_range of its frame); may be NULL */
+	int (*get_shared_info)(void *opaque, uint32_t domid, void *page);
+};
+
+/*
+ * Fill *x for domain `domid` (x86 HVM, paused by the caller so every value
+ * belongs to one instant).  The HVM context goes through the same
+ * validation as a stream.  vCPU 0's shared_info time record and the
+ * wallclock are kept (as an XTSHIM_TIME record on export) when the record
+ * is current: written within 2 s of guest TSC before the saved TSC.
+ * `why` receives the reason of a failure or what was left out.
+ */
+int xts_xen_read_domain(const struct xts_xenctl_ops *ops, uint32_t domid,
+			struct xts_xen_time *x, char *why, size_t why_len);
 
 /* ==== [section: arm64] ==== */
 /*
