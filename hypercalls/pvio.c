@@ -18,19 +18,28 @@
 
 #define OUT_RING_SIZE sizeof(((struct xencons_interface *)0)->out)
 
+/* A fresh ring page, as the toolstack hands it over: all zero. */
+static void clear_frame(struct xts_domain *d, uint64_t pfn)
+{
+	void *p = xts_gmem_ptr(d->cfg.mem, pfn << 12, XTS_PAGE_SIZE, XTS_GMEM_NO_PAGE_CROSS);
+
+	if (p)
+		memset(p, 0, XTS_PAGE_SIZE);
+}
+
 void xts_pvio_init(struct xts_domain *d)
 {
 	uint32_t port;
 
 	if (d->cfg.console_pfn) {
-		xts_gmem_write(d->cfg.mem, d->cfg.console_pfn << 12, d->shadow_shinfo, XTS_PAGE_SIZE);
+		clear_frame(d, d->cfg.console_pfn);
 		if (!xts_evtchn_alloc_backend(d, XTS_BACKEND_CONSOLE, &port)) {
 			d->params[HVM_PARAM_CONSOLE_PFN] = d->cfg.console_pfn;
 			d->params[HVM_PARAM_CONSOLE_EVTCHN] = port;
 		}
 	}
 	if (d->cfg.store_pfn) {
-		xts_gmem_write(d->cfg.mem, d->cfg.store_pfn << 12, d->shadow_shinfo, XTS_PAGE_SIZE);
+		clear_frame(d, d->cfg.store_pfn);
 		if (!xts_evtchn_alloc_backend(d, XTS_BACKEND_STORE, &port)) {
 			d->params[HVM_PARAM_STORE_PFN] = d->cfg.store_pfn;
 			d->params[HVM_PARAM_STORE_EVTCHN] = port;
