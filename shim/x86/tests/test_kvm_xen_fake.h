@@ -49,7 +49,7 @@ struct fk {
 	unsigned samples;
 };
 
-static int fk_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+static __attribute__((unused)) int fk_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 {
 	struct fk *f = ctx;
 	assert_true(f->n < FK_MAX_CALLS);
@@ -79,7 +79,7 @@ static int fk_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 	return 0;
 }
 
-static void fk_host_sample(void *ctx, struct xts_host_sample *now)
+static __attribute__((unused)) void fk_host_sample(void *ctx, struct xts_host_sample *now)
 {
 	struct fk *f = ctx;
 	now->host_tsc = f->host_tsc;
@@ -89,7 +89,7 @@ static void fk_host_sample(void *ctx, struct xts_host_sample *now)
 	f->samples++;
 }
 
-static const struct xts_kvm_xen_ops fk_ops = { .ioctl = fk_ioctl, .host_sample = fk_host_sample };
+static __attribute__((unused)) const struct xts_kvm_xen_ops fk_ops = { .ioctl = fk_ioctl, .host_sample = fk_host_sample };
 
 static __attribute__((unused)) const struct kvm_xen_hvm_attr *fk_vm_attr(const struct fk_call *c)
 {
