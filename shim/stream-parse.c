@@ -232,7 +232,8 @@ static int visit(struct parser *p, const struct where *w, uint32_t length, bool 
 		return 0;
 	rc = p->v->record(p->v->opaque, &r);
 	if (rc)
-		return fail(p, rc < 0 ? rc : -ECANCELED, "refused by the consumer (%d)", rc);
+		return fail(p, rc < 0 ? rc : -ECANCELED, "refused by the consumer: %s",
+			    rc < 0 ? strerror(-rc) : "cancelled");
 	return 0;
 }
 
@@ -437,7 +438,8 @@ static int parse_page_data(struct parser *p, uint32_t len)
 		int rc = p->v->page(p->v->opaque, p->pfns[i] & XTS_PFN_MASK, q, p->page_size);
 		if (rc)
 			return fail(p, rc < 0 ? rc : -ECANCELED, "page 0x%" PRIx64
-				    " refused by the consumer (%d)", (uint64_t)(p->pfns[i] & XTS_PFN_MASK), rc);
+				    " refused by the consumer: %s", (uint64_t)(p->pfns[i] & XTS_PFN_MASK),
+				    rc < 0 ? strerror(-rc) : "cancelled");
 		p->info.nr_pages++;
 	}
 	return 0;

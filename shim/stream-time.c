@@ -223,3 +223,16 @@ int xts_xen_read_time(int fd, const struct xts_xen_import_opts *opts,
 	free(e.x);
 	return rc;
 }
+
+int xts_xen_page_to_gmem(void *opaque, uint64_t pfn, const void *data, uint32_t page_size)
+{
+	struct xts_xen_mem_sink *s = opaque;
+	int rc;
+
+	if (pfn > UINT64_MAX / page_size)
+		return -EFAULT;
+	rc = xts_gmem_write(s->mem, pfn * page_size, data, page_size);
+	if (!rc)
+		s->pages++;
+	return rc;
+}

@@ -863,6 +863,22 @@ int xts_xen_read_time(int fd, const struct xts_xen_import_opts *opts,
 		      const struct xts_stream_visitor *chain, struct xts_xen_time *out,
 		      struct xts_stream_info *info, struct xts_stream_error *err);
 
+/*
+ * A page visitor (struct xts_stream_visitor.page) that restores the
+ * stream's memory into guest RAM through xts_gmem_write(): opaque is a
+ * struct xts_xen_mem_sink.  A page outside guest RAM stops the parse
+ * (-EFAULT, naming the page).  Pages land as they stream (a migration
+ * stream is larger than any buffer): the VMM restores into a guest that
+ * has not run yet and discards it if the parse fails.  HVM entries (CPU
+ * registers: struct hvm_hw_cpu, LAPIC_REGS, XSAVE, MSRs, MTRR) reach the
+ * same visitor's record callback with layer XTS_STREAM_HVM and the body.
+ */
+struct xts_xen_mem_sink {
+	const struct xts_gmem *mem;
+	uint64_t pages;               /* pages written */
+};
+int xts_xen_page_to_gmem(void *sink, uint64_t pfn, const void *data, uint32_t page_size);
+
 enum xts_xen_line_source {
 	XTS_XEN_LINE_NEW       = 0, /* no record: system time = guest TSC 0 -> ns */
 	XTS_XEN_LINE_PV_SHARED = 1, /* vCPU 0's record in the PV SHARED_INFO */

@@ -387,6 +387,47 @@ static void test_export_memory(void **state)
 	free(y);
 }
 
+/* The stream's memory restored into guest RAM through the page sink. */
+static void test_restore_memory(void **state)
+{
+	uint8_t *src = malloc(6 * 4096), *dst = calloc(1, 6 * 4096);
+	struct xts_gmem m = { 0 }, d = { 0 }, small = { 0 };
+	struct gen_opts o;
+	struct xts_xen_time *x = calloc(1, sizeof(*x)), *y = calloc(1, sizeof(*y));
+	struct xts_xen_export_opts eo = { 0 };
+	struct xts_xen_mem_sink sink = { &d, 0 }, sink2 = { &small, 0 };
+	struct xts_stream_visitor v = { &sink, NULL, xts_xen_page_to_gmem };
+	struct xts_stream_error err;
+	int fd = mfd();
+
+	for (unsigned i = 0; i < 6 * 4096; i++)
+		src[i] = (uint8_t)(i * 7 + i / 4096);
+	assert_int_equal(xts_gmem_add(&m, 0x200000, 6 * 4096, src), 0);
+	assert_int_equal(xts_gmem_add(&d, 0x200000, 6 * 4096, dst), 0);
+	gen_opts_default(&o);
+	read_gen(&o, NULL, x);
+	eo.mem = &m;
+	assert_int_equal(xts_xen_write(fd, x, &eo, &err), 0);
+	lseek(fd, 0, SEEK_SET);
+	if (xts_xen_read_time(fd, NULL, &v, y, NULL, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(sink.pages, 6);
+	assert_memory_equal(src, dst, 6 * 4096);
+
+	/* RAM one page short: the last page is refused and named. */
+	assert_int_equal(xts_gmem_add(&small, 0x200000, 5 * 4096, dst), 0);
+	v.opaque = &sink2;
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(xts_xen_read_time(fd, NULL, &v, y, NULL, &err), -EFAULT);
+	assert_non_null(strstr(err.msg, "page 0x205 refused by the consumer: Bad address"));
+	assert_int_equal(err.type, 1);
+	close(fd);
+	free(src);
+	free(dst);
+	free(x);
+	free(y);
+}
+
 /* The host cannot keep the guest's TSC rate: refused unless accepted. */
 static void test_rate_refusal(void **state)
 {
@@ -443,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_from_state),
 		cmocka_unit_test(test_export_memory),
+		cmocka_unit_test(test_restore_memory),
 		cmocka_unit_test(test_rate_refusal),
 		cmocka_unit_test(test_write_errors),
 	};
