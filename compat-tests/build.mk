@@ -53,6 +53,15 @@ $(B)/compat-check: compat-tests/lib/run-guests.sh compat-tests/build.mk
 	chmod +x $@
 CHECK_PROGRAMS += $(B)/compat-check
 
+# `make bench`: the benchmark guest (64-bit; a 32-bit guest measures the host's
+# instruction emulator on hosts that emulate non-long-mode code).
+$(B)/bench-guest: compat-tests/build.mk
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nif [ ! -w /dev/kvm ]; then echo "SKIP: no /dev/kvm: guest benchmarks not run"; exit 0; fi\nexec "%s" run "%s"\n' \
+		"$(CURDIR)/$(B)/xtshim" "$(CURDIR)/$(GB)/bench-64.elf" > $@
+	chmod +x $@
+BENCH_PROGRAMS += $(B)/bench-guest
+
 .PHONY: compat
 compat: $(B)/xtshim $(COMPAT_IMAGES) $(B)/compat-check
 	@$(B)/compat-check

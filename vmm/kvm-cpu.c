@@ -24,6 +24,12 @@
 #include "vmm/vmm.h"
 
 #define KICK_SIGNAL SIGUSR1
+/*
+ * With KVM_CAP_SYNC_REGS, KVM stores the registers in kvm_run on every exit
+ * and loads the ones marked dirty on the next KVM_RUN: a hypercall then
+ * costs no register ioctl at all.
+ */
+#define SYNC_WANTED (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
 
 static __thread struct kvm_run *this_run;
 
@@ -57,6 +63,8 @@ int kvm_cpu__init(struct vmm *v)
 			return -errno;
 		}
 	}
+	int sync = ioctl(v->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	v->sync_regs = sync > 0 && (sync & SYNC_WANTED) == SYNC_WANTED;
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigemptyset(&sa.sa_mask);
 	return sigaction(KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
@@ -116,20 +124,45 @@ static void kvm_cpu__fatal(struct vmm_cpu *c, int status, const char *what)
 	platform__stop(c->vmm, status, what);
 }
 
+
+static int kvm_cpu__get_regs(struct vmm_cpu *c, struct kvm_regs **r, struct kvm_sregs **s,
+			     struct kvm_regs *rbuf, struct kvm_sregs *sbuf)
+{
+	if (c->vmm->sync_regs) {
+		*r = &c->run->s.regs.regs;
+		*s = &c->run->s.regs.sregs;
+		return 0;
+	}
+	if (ioctl(c->fd, KVM_GET_REGS, rbuf) < 0 || ioctl(c->fd, KVM_GET_SREGS, sbuf) < 0)
+		return -errno;
+	*r = rbuf;
+	*s = sbuf;
+	return 0;
+}
+
+static int kvm_cpu__put_regs(struct vmm_cpu *c, struct kvm_regs *r)
+{
+	if (c->vmm->sync_regs) {
+		c->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		return 0;
+	}
+	return ioctl(c->fd, KVM_SET_REGS, r) < 0 ? -errno : 0;
+}
+
 static void kvm_cpu__hypercall(struct vmm_cpu *c)
 {
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	if (ioctl(c->fd, KVM_GET_REGS, &r) < 0 || ioctl(c->fd, KVM_GET_SREGS, &s) < 0) {
+	struct kvm_regs rbuf, *r;
+	struct kvm_sregs sbuf, *s;
+	if (kvm_cpu__get_regs(c, &r, &s, &rbuf, &sbuf)) {
 		kvm_cpu__fatal(c, VMM_EXIT_ERROR, "reading registers for a hypercall failed");
 		return;
 	}
 	struct xts_hcall h;
 	int64_t ret = -XEN_ENOSYS;
-	xts_x86_hcall_decode(&r, &s, &h);
+	xts_x86_hcall_decode(r, s, &h);
 	enum xts_hcall_action act = xts_hypercall(c->vmm->dom, c->id, &h, &ret);
-	xts_x86_hcall_result(&r, h.long_mode, ret);
-	if (ioctl(c->fd, KVM_SET_REGS, &r) < 0) {
+	xts_x86_hcall_result(r, h.long_mode, ret);
+	if (kvm_cpu__put_regs(c, r)) {
 		kvm_cpu__fatal(c, VMM_EXIT_ERROR, "writing the hypercall result failed");
 		return;
 	}
@@ -174,16 +207,17 @@ static void kvm_cpu__io(struct vmm_cpu *c, struct debugcon *dc)
 static void kvm_cpu__wrmsr(struct vmm_cpu *c)
 {
 	struct kvm_run *run = c->run;
-	struct kvm_sregs s;
+	struct kvm_regs rbuf, *regs;
+	struct kvm_sregs sbuf, *s;
 	run->msr.error = 1;
 	if (run->msr.index != XTS_XEN_HYPERCALL_MSR)
 		return;
-	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0) {
+	if (kvm_cpu__get_regs(c, &regs, &s, &rbuf, &sbuf)) {
 		kvm_cpu__fatal(c, VMM_EXIT_ERROR, "reading registers for the hypercall MSR failed");
 		return;
 	}
 	int r = xts_domain_write_hypercall_msr(c->vmm->dom, c->id, run->msr.data,
-					       xts_x86_long_mode(&s));
+					       xts_x86_long_mode(s));
 	run->msr.error = r ? 1 : 0;     /* 1: KVM injects #GP */
 }
 
@@ -272,6 +306,8 @@ static void *kvm_cpu__thread(void *arg)
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	if (v->sync_regs)
+		c->run->kvm_valid_regs = SYNC_WANTED;
 	for (;;) {
 		c->run->immediate_exit = 0;
 		if (!kvm_cpu__requests(c))

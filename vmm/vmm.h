@@ -90,6 +90,7 @@ struct vmm {
 	int console_fd;
 	uint64_t entry;             /* PVH 32-bit entry point */
 	bool tsc_is_host_tsc;       /* KVM ignores TSC offsets (PVM) */
+	bool sync_regs;             /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
 
 	pthread_mutex_t lock;       /* stopping, exit_status */
 	bool stopping;
