@@ -661,7 +661,8 @@ int xts_kvm_xen_setup_vm(struct xts_kvm_xen *k, struct xts_kvm_xen_report *rep);
 
 /*
  * Load the clock and the Xen state into KVM in the order that works
- * (facts §8): per vCPU KVM_SET_TSC_KHZ and the TSC offset; with KVM records
+ * (facts §8): per vCPU KVM_SET_TSC_KHZ and the TSC offset (read back;
+ * -EOPNOTSUPP when KVM ignores it, as PVM does); with KVM records
  * then KVM_SET_CLOCK (kvmclock := the model's system time now), LONG_MODE,
  * SHARED_INFO, UPCALL_VECTOR, RUNSTATE_UPDATE_FLAG; per vCPU VCPU_ID,
  * VCPU_INFO (every vCPU), VCPU_TIME_INFO, UPCALL_VECTOR; per vCPU

@@ -622,6 +622,20 @@ int xts_kvm_xen_load(struct xts_kvm_xen *k, const struct xts_clock *c,
 		if ((r = step(&x, k->vcpu_fds[i], KVM_SET_DEVICE_ATTR, &da,
 			      "KVM_SET_DEVICE_ATTR KVM_VCPU_TSC_OFFSET", (int)i)))
 			return r;
+		/*
+		 * Some KVMs accept the attribute and run the guest on the
+		 * host TSC anyway (PVM): the offset must read back.
+		 */
+		uint64_t back = ~off;
+		da.addr = (uint64_t)(uintptr_t)&back;
+		if ((r = step(&x, k->vcpu_fds[i], KVM_GET_DEVICE_ATTR, &da,
+			      "KVM_GET_DEVICE_ATTR KVM_VCPU_TSC_OFFSET", (int)i)))
+			return r;
+		if (back != off) {
+			x.rep->failed_step = (int)x.rep->steps_done - 1;
+			return refuse(&x, -EOPNOTSUPP, "KVM_VCPU_TSC_OFFSET ignored by this KVM "
+				      "(vCPU %u reads back %#llx)", i, (unsigned long long)back);
+		}
 	}
 	if (!records)
 		return 0;

@@ -249,7 +249,7 @@ static int phase(const struct fk_call *c)
 {
 	if (c->req == KVM_SET_TSC_KHZ)
 		return PH_TSC_KHZ;
-	if (c->req == KVM_SET_DEVICE_ATTR)
+	if (c->req == KVM_SET_DEVICE_ATTR || c->req == KVM_GET_DEVICE_ATTR)
 		return PH_TSC_OFF;
 	if (c->req == KVM_SET_CLOCK)
 		return PH_CLOCK;
@@ -403,8 +403,8 @@ static void test_load_boot_minimal_caps(void **state)
 			.vcpu_info_gpa = XTS_KVM_XEN_NO_GPA, .time_info_gpa = XTS_KVM_XEN_NO_GPA,
 			.runstate_gpa = XTS_KVM_XEN_NO_GPA };
 	assert_int_equal(xts_kvm_xen_load(&K, &C, &vm, VS, NULL), 0);
-	/* 2 per vCPU for the TSC, the clock, long mode, shared_info, vector, 2 per vCPU areas. */
-	assert_int_equal(F->n, 2 * NV + 1 + 3 + 2 * NV);
+	/* 3 per vCPU for the TSC, the clock, long mode, shared_info, vector, 2 per vCPU areas. */
+	assert_int_equal(F->n, 3 * NV + 1 + 3 + 2 * NV);
 	int is = fk_find(F, 0, FK_VM_FD, KVM_XEN_HVM_SET_ATTR, KVM_XEN_ATTR_TYPE_SHARED_INFO);
 	assert_int_equal(fk_vm_attr(&F->calls[is])->u.shared_info.gfn, UINT64_MAX);
 	/* Not mapped yet: every vCPU is told it has no vcpu_info. */
@@ -423,11 +423,23 @@ static void test_load_transport_only(void **state)
 	F->n = 0;
 	/* KVM only transports: the TSC is programmed, kvmclock and records are left alone. */
 	assert_int_equal(xts_kvm_xen_load(&K, &C, NULL, NULL, NULL), 0);
-	assert_int_equal(F->n, 2 * NV);
+	assert_int_equal(F->n, 3 * NV);
 	assert_int_equal(count_type(-1, KVM_SET_CLOCK, -1), 0);
 	assert_false(K.clock_set);
 	assert_int_equal(xts_kvm_xen_refresh_wallclock(&K, NULL), 0);
-	assert_int_equal(F->n, 2 * NV);
+	assert_int_equal(F->n, 3 * NV);
+
+	/* A KVM that drops the offset (PVM): refused at the read-back of vCPU 0. */
+	struct xts_kvm_xen_report rep;
+	F->n = 0;
+	F->ignore_tsc_offset = true;
+	memset(F->tsc_off, 0, sizeof(F->tsc_off));
+	assert_int_equal(xts_kvm_xen_load(&K, &C, NULL, NULL, &rep), -EOPNOTSUPP);
+	assert_int_equal(F->n, NV + 2);               /* rates, then vCPU 0's set + get */
+	assert_int_equal(rep.steps_done, NV + 2);
+	assert_int_equal(rep.failed_step, NV + 1);
+	assert_non_null(strstr(rep.what, "ignored"));
+	assert_non_null(strstr(rep.what, "vCPU 0"));
 }
 
 /* A failure at every step: exactly the steps before it are applied and claimed. */
@@ -462,7 +474,8 @@ static void test_load_fail_each_step(void **state)
 		assert_true(rep.what[0] != '\0');
 		/* The report names the request that failed. */
 		const char *name = ref[k].req == KVM_SET_TSC_KHZ ? "KVM_SET_TSC_KHZ"
-				 : ref[k].req == KVM_SET_DEVICE_ATTR ? "KVM_VCPU_TSC_OFFSET"
+				 : ref[k].req == KVM_SET_DEVICE_ATTR ? "KVM_SET_DEVICE_ATTR KVM_VCPU_TSC_OFFSET"
+				 : ref[k].req == KVM_GET_DEVICE_ATTR ? "KVM_GET_DEVICE_ATTR KVM_VCPU_TSC_OFFSET"
 				 : ref[k].req == KVM_SET_CLOCK ? "KVM_SET_CLOCK"
 				 : ref[k].req == KVM_GET_CLOCK ? "KVM_GET_CLOCK"
 				 : ref[k].req == KVM_XEN_HVM_SET_ATTR ? "KVM_XEN_HVM_SET_ATTR"

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #define FK_VM_FD     7
 #define FK_KVM_FD    3
 #define FK_VCPU_FD0  100
+#define FK_MAX_VCPUS 128
 
 struct fk_call {
 	int fd;
@@ -45,6 +47,8 @@ struct fk {
 	int caps;                       /* KVM_CHECK_EXTENSION answer */
 	struct kvm_clock_data get_clock; /* KVM_GET_CLOCK answer */
 	uint64_t host_tsc, tsc_step;    /* simulated host TSC */
+	uint64_t tsc_off[FK_MAX_VCPUS]; /* KVM_VCPU_TSC_OFFSET per vCPU fd */
+	bool ignore_tsc_offset;         /* a KVM that accepts the offset and drops it (PVM) */
 	uint64_t realtime_ns;
 	unsigned samples;
 };
@@ -72,6 +76,13 @@ static __attribute__((unused)) int fk_ioctl(void *ctx, int fd, unsigned long req
 	}
 	if (idx == f->fail_at)
 		return f->fail_err;
+	if (req == KVM_SET_DEVICE_ATTR && !f->ignore_tsc_offset && fd >= FK_VCPU_FD0 &&
+	    fd < FK_VCPU_FD0 + FK_MAX_VCPUS)
+		f->tsc_off[fd - FK_VCPU_FD0] = c->pointee;
+	if (req == KVM_GET_DEVICE_ATTR && fd >= FK_VCPU_FD0 && fd < FK_VCPU_FD0 + FK_MAX_VCPUS) {
+		const struct kvm_device_attr *da = arg;
+		memcpy((void *)(uintptr_t)da->addr, &f->tsc_off[fd - FK_VCPU_FD0], 8);
+	}
 	if (req == KVM_CHECK_EXTENSION)
 		return f->caps;
 	if (req == KVM_GET_CLOCK)
