@@ -242,18 +242,14 @@ int xtshim__cmd_inspect(int argc, char **argv)
 	struct xts_stream_visitor v = { .opaque = &s, .record = on_record };
 	struct xts_stream_error err;
 	struct xts_stream_info info;
-	struct xts_xen_time *x = calloc(1, sizeof(*x));
-	struct xts_time_state *st = calloc(1, sizeof(*st));
+	struct xts_xen_time *x;
+	struct xts_time_state *st;
 	enum xts_xen_line_source src = XTS_XEN_LINE_NEW;
 	char why[256] = "";
 	uint64_t save_ns = 0;
 	bool have_save = false, st_ok = false;
 	int c, fd, rc;
 
-	if (!x || !st) {
-		fprintf(stderr, "inspect: out of memory\n");
-		return 1;
-	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jp:t:h", lopts, NULL)) != -1) {
 		char *end;
@@ -296,12 +292,22 @@ int xtshim__cmd_inspect(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	x = calloc(1, sizeof(*x));
+	st = calloc(1, sizeof(*st));
+	if (!x || !st) {
+		fprintf(stderr, "inspect: out of memory\n");
+		free(x);
+		free(st);
+		return 1;
+	}
 	if (!strcmp(argv[optind], "-")) {
 		fd = STDIN_FILENO;
 	} else {
 		fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			fprintf(stderr, "inspect: %s: %s\n", argv[optind], strerror(errno));
+			free(x);
+			free(st);
 			return 1;
 		}
 	}
