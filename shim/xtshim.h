@@ -575,7 +575,7 @@ enum xts_kvm_xen_records {
 };
 /* What the operator asked for (`xtshim run --backend`). */
 enum xts_kvm_xen_want {
-	XTS_KVM_XEN_WANT_AUTO        = 0,  /* the most KVM can do on this host */
+	XTS_KVM_XEN_WANT_AUTO        = 0,  /* KVM transport if present, xtshim records */
 	XTS_KVM_XEN_WANT_USERSPACE   = 1,  /* IOPORT + xtshim records */
 	XTS_KVM_XEN_WANT_KERNEL      = 2,  /* KVM transport + KVM records */
 	XTS_KVM_XEN_WANT_KVM_TRANSPORT = 3, /* KVM transport + xtshim records */

@@ -124,7 +124,6 @@ int xts_kvm_xen_plan(uint32_t caps, enum xts_kvm_xen_want want, bool tsc_stable,
 	const uint32_t transport_need = XTS_KVM_XEN_HYPERCALL_MSR | XTS_KVM_XEN_INTERCEPT_HCALL;
 	bool can_records = (caps & XTS_KVM_XEN_RECORDS_NEED) == XTS_KVM_XEN_RECORDS_NEED;
 	bool can_transport = (caps & transport_need) == transport_need;
-	char missing[256];
 	struct xts_kvm_xen_plan p = { .caps = caps };
 
 	say(why, why_len, "%s", "");
@@ -148,15 +147,15 @@ int xts_kvm_xen_plan(uint32_t caps, enum xts_kvm_xen_want want, bool tsc_stable,
 		p.transport = XTS_KVM_XEN_TRANSPORT_KVM;
 		break;
 	case XTS_KVM_XEN_WANT_AUTO:
-		if (can_records) {
+		/*
+		 * KVM's transport whenever it exists (it also catches direct
+		 * vmcalls), records kept by xtshim: the exact line, and the
+		 * domain needs no hooks to mirror registrations into KVM.
+		 */
+		if (can_transport) {
 			p.transport = XTS_KVM_XEN_TRANSPORT_KVM;
-			p.records = XTS_KVM_XEN_RECORDS_KVM;
-			say(why, why_len, "KVM_CAP_XEN_HVM %#x: kernel backend", caps);
-		} else if (can_transport) {
-			p.transport = XTS_KVM_XEN_TRANSPORT_KVM;
-			name_missing(caps, XTS_KVM_XEN_RECORDS_NEED, missing, sizeof(missing));
-			say(why, why_len, "KVM_CAP_XEN_HVM %#x lacks %s: KVM transport, "
-			    "xtshim records", caps, missing);
+			say(why, why_len, "KVM_CAP_XEN_HVM %#x: KVM transport (INTERCEPT_HCALL), "
+			    "xtshim records%s", caps, can_records ? "" : " (KVM could not keep them)");
 		} else {
 			say(why, why_len, caps ? "KVM_CAP_XEN_HVM %#x: no hypercall intercept with "
 			    "the MSR: userspace backend" : "no KVM_CAP_XEN_HVM: userspace backend", caps);

@@ -93,8 +93,11 @@ static void test_probe_and_plan(void **state)
 	print_message("KVM_CAP_XEN_HVM = %#x on this host\n", h->caps);
 	assert_int_equal(xts_kvm_xen_plan(h->caps, XTS_KVM_XEN_WANT_AUTO, false, &p, why, sizeof(why)), 0);
 	print_message("auto: transport %d records %d: %s\n", p.transport, p.records, why);
+	const uint32_t transport = XTS_KVM_XEN_HYPERCALL_MSR | XTS_KVM_XEN_INTERCEPT_HCALL;
 	bool full = (h->caps & XTS_KVM_XEN_RECORDS_NEED) == XTS_KVM_XEN_RECORDS_NEED;
-	assert_int_equal(p.records == XTS_KVM_XEN_RECORDS_KVM, full);
+	assert_int_equal(p.transport == XTS_KVM_XEN_TRANSPORT_KVM,
+			 (h->caps & transport) == transport);
+	assert_int_equal(p.records, XTS_KVM_XEN_RECORDS_XTSHIM);
 	int rc = xts_kvm_xen_plan(h->caps, XTS_KVM_XEN_WANT_KERNEL, false, &p, why, sizeof(why));
 	assert_int_equal(rc, full ? 0 : -ENOTSUP);
 	if (rc)
