@@ -612,7 +612,7 @@ struct xts_kvm_xen {
 	void *ctx;
 	int vm_fd;
 	uint32_t nr_vcpus;
-	const int *vcpu_fds;               /* nr_vcpus entries */
+	const int *vcpu_fds;               /* nr_vcpus entries (not needed by setup_vm) */
 	struct xts_kvm_xen_plan plan;
 	uint32_t xen_version;              /* major << 16 | minor (XEN_VERSION attr) */
 	/* What KVM has been told, updated only by ioctls that succeeded. */

@@ -269,13 +269,12 @@ static bool kernel_records(const struct xts_kvm_xen *k)
 	return k->plan.records == XTS_KVM_XEN_RECORDS_KVM;
 }
 
-static int check_backend(struct run *x)
+/* The VM and the plan (all that xts_kvm_xen_setup_vm() needs: vCPUs may not exist yet). */
+static int check_vm_plan(struct run *x)
 {
 	const struct xts_kvm_xen *k = x->k;
 	if (k->vm_fd < 0)
 		return refuse(x, -EINVAL, "vm_fd %d", k->vm_fd);
-	if (k->nr_vcpus == 0 || k->nr_vcpus > XTS_MAX_VCPUS || !k->vcpu_fds)
-		return refuse(x, -EINVAL, "nr_vcpus %u / vcpu_fds", k->nr_vcpus);
 	if (k->plan.transport > XTS_KVM_XEN_TRANSPORT_KVM ||
 	    k->plan.records > XTS_KVM_XEN_RECORDS_KVM)
 		return refuse(x, -EINVAL, "plan: transport %d records %d", (int)k->plan.transport,
@@ -286,6 +285,14 @@ static int check_backend(struct run *x)
 	    (k->plan.caps & XTS_KVM_XEN_RECORDS_NEED) != XTS_KVM_XEN_RECORDS_NEED)
 		return refuse(x, -ENOTSUP, "plan: KVM records on caps %#x", k->plan.caps);
 	return 0;
+}
+
+static int check_backend(struct run *x)
+{
+	const struct xts_kvm_xen *k = x->k;
+	if (k->nr_vcpus == 0 || k->nr_vcpus > XTS_MAX_VCPUS || !k->vcpu_fds)
+		return refuse(x, -EINVAL, "nr_vcpus %u / vcpu_fds", k->nr_vcpus);
+	return check_vm_plan(x);
 }
 
 static bool area_in_page(uint64_t gpa, uint64_t len)
@@ -402,7 +409,7 @@ int xts_kvm_xen_setup_vm(struct xts_kvm_xen *k, struct xts_kvm_xen_report *rep)
 	int r;
 
 	run_init(&x, k, rep);
-	if ((r = check_backend(&x)))
+	if ((r = check_vm_plan(&x)))
 		return r;
 	if (k->plan.transport != XTS_KVM_XEN_TRANSPORT_KVM)
 		return 0;
@@ -722,7 +729,7 @@ int xts_kvm_xen_set_shared_info(struct xts_kvm_xen *k, bool long_mode, uint64_t 
 	int r;
 
 	run_init(&x, k, rep);
-	if ((r = check_backend(&x)))
+	if ((r = check_vm_plan(&x)))
 		return r;
 	if (!kernel_records(k))
 		return refuse(&x, -EINVAL, "shared_info attribute with xtshim records");
@@ -737,7 +744,7 @@ int xts_kvm_xen_refresh_wallclock(struct xts_kvm_xen *k, struct xts_kvm_xen_repo
 	int r;
 
 	run_init(&x, k, rep);
-	if ((r = check_backend(&x)))
+	if ((r = check_vm_plan(&x)))
 		return r;
 	if (!kernel_records(k) || k->shared_info_gfn == XTS_KVM_XEN_NO_GPA)
 		return 0;

@@ -230,6 +230,17 @@ static void test_setup_vm_kernel(void **state)
 
 static void test_setup_vm_transport_and_userspace(void **state)
 {
+	/* Before any vCPU exists: only the VM fd and the plan matter. */
+	make_backend(0x1ff, XTS_KVM_XEN_WANT_KERNEL);
+	K.nr_vcpus = 0;
+	K.vcpu_fds = NULL;
+	assert_int_equal(xts_kvm_xen_setup_vm(&K, NULL), 0);
+	assert_int_equal(F->n, 2);
+	K.vm_fd = -1;
+	assert_int_equal(xts_kvm_xen_setup_vm(&K, NULL), -EINVAL);
+	assert_int_equal(F->n, 2);
+	F->n = 0;
+
 	make_backend(0x3, XTS_KVM_XEN_WANT_AUTO);
 	assert_int_equal(xts_kvm_xen_setup_vm(&K, NULL), 0);
 	assert_int_equal(F->n, 1);
