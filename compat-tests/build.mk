@@ -45,8 +45,10 @@ $(foreach t,$(COMPAT_ALL),$(foreach e,64 32,$(eval $(call guest_image_rule,$(t),
 COMPAT_IMAGES := $(foreach t,$(COMPAT_ALL),$(GB)/$(t)-64.elf $(GB)/$(t)-32.elf)
 ALL_TARGETS += $(COMPAT_IMAGES)
 
-# The runner as a program `make check` can call without arguments.
-$(B)/compat-check: compat-tests/lib/run-guests.sh compat-tests/build.mk
+# The runner as a program `make check` can call without arguments.  A new
+# test folder (main.c, cases) is newer than the wrapper and rewrites it.
+$(B)/compat-check: compat-tests/lib/run-guests.sh compat-tests/build.mk \
+		$(wildcard compat-tests/*/main.c compat-tests/*/cases)
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nexec "%s" "%s" "%s" "%s" %s\n' "$(CURDIR)/compat-tests/lib/run-guests.sh" \
 		"$(CURDIR)/$(B)/xtshim" "$(CURDIR)/$(GB)" "$(COMPAT_VCPUS)" "$(COMPAT_TESTS)" > $@

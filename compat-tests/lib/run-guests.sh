@@ -1,16 +1,31 @@
 #!/bin/bash
-# Boot compat-test images under `xtshim run` and judge each by its last
-# "Test result:" line and the VMM's exit status.
+# Boot compat-test images under `xtshim run` and judge each case by the
+# image's last "Test result:" line and the VMM's exit status.
 #   run-guests.sh XTSHIM IMAGE_DIR VCPU_COUNTS TEST...
-# Every TEST runs as TEST-64.elf and TEST-32.elf with each vCPU count in
-# VCPU_COUNTS (e.g. "1 2").  Prints one line per case and ends with
-# "N passed, N failed, N skipped".  Without a usable /dev/kvm every case is
-# reported as skipped, loudly.
+#
+# Every TEST runs as TEST-64.elf and TEST-32.elf.  Its cases come from
+# compat-tests/TEST/cases when that file exists, one per line:
+#     VCPU COUNTS | xtshim run OPTIONS | GUEST COMMAND LINE
+# e.g. "1 2 | --tsc-mode never_emulate | tsc_mode=2"; without the file the
+# test runs once per count in VCPU_COUNTS with no options.  In the command
+# line, {utc_ns} becomes the host UTC (ns) taken just before the VMM starts
+# and {host_khz} the host TSC kHz from /proc/cpuinfo (omitted if unknown).
+#
+# Output: one line per case (PASS/FAIL/SKIP, with the figures the guest
+# printed as "figure: NAME VALUE UNIT"), then "N passed, N failed, N skipped".
+# Without a usable /dev/kvm every case is reported as skipped, loudly.
+#
+# A guest line "utc-window: NS" (the UTC it read from the wallclock) makes
+# the runner check NS against [host UTC before launch - 1 ms, host UTC when
+# that line arrived + 1 ms]: output is read line by line as it comes, so
+# the window is the true bound on when the guest read its clock.
 set -u
 xtshim=$1 dir=$2 vcpu_counts=$3
 shift 3
+src=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0 skip=0
 timeout_s=${COMPAT_TIMEOUT:-60}
+tolerance_ns=1000000
 
 kvm_ok=1
 if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
@@ -18,34 +33,91 @@ if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "SKIP: /dev/kvm is missing or not accessible: no guest is booted"
 fi
 
+# "cpu MHz : 2596.124" -> 2596124, only when given to the kHz.
+host_khz=$(sed -n 's/^cpu MHz[[:space:]]*:[[:space:]]*\([0-9]*\)\.\([0-9]\{3\}\)$/\1\2/p' \
+	/proc/cpuinfo 2>/dev/null | head -n 1)
+
+# Host UTC in ns into $now, from $EPOCHREALTIME (bash 5, microseconds): no fork.
+stamp() { now=${EPOCHREALTIME/[.,]/}000; }
+
+trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; echo "${s%"${s##*[![:space:]]}"}"; }
+
+# Cases of one test, as "VCPUS|OPTIONS|CMDLINE" lines.
+cases_of() {
+	local f="$src/$1/cases"
+	if [ -f "$f" ]; then
+		grep -v '^[[:space:]]*\(#\|$\)' "$f"
+	else
+		echo "$vcpu_counts||"
+	fi
+}
+
+# Run one case; sets out, rc, t_launch, utc_line_ns, utc_seen_ns.
+boot() {
+	local img=$1 n=$2 opts=$3 cmd=$4 line ts now
+	out='' rc=1 utc_line_ns='' utc_seen_ns=''
+	stamp
+	t_launch=$now
+	cmd=${cmd//\{utc_ns\}/$t_launch}
+	if [ -n "$host_khz" ]; then
+		cmd=${cmd//\{host_khz\}/$host_khz}
+	else
+		cmd=$(sed 's/[^ ]*{host_khz}[^ ]*//g' <<<"$cmd")
+	fi
+	# shellcheck disable=SC2086 # options are words on purpose
+	while IFS= read -r line; do
+		stamp
+		ts=$now
+		case $line in
+		__rc=*) rc=${line#__rc=}; continue ;;
+		utc-window:*)
+			utc_line_ns=$(trim "${line#utc-window:}")
+			utc_seen_ns=$ts ;;
+		esac
+		out+="$line"$'\n'
+	done < <(timeout "$timeout_s" "$xtshim" run --vcpus "$n" $opts --cmdline "$cmd" "$img" 2>&1
+		 echo "__rc=$?")
+}
+
 for t in "$@"; do
-	for env in 64 32; do
-		for n in $vcpu_counts; do
-			name="$t-$env vcpus=$n"
-			img="$dir/$t-$env.elf"
-			if [ $kvm_ok = 0 ]; then
-				echo "SKIP $name (no /dev/kvm)"
-				skip=$((skip + 1))
-				continue
-			fi
-			out=$(timeout "$timeout_s" "$xtshim" run --vcpus "$n" \
-				--cmdline "utc_ns=$(date +%s%N)" "$img" 2>&1)
-			rc=$?
-			result=$(grep -a 'Test result:' <<<"$out" | tail -n 1 | sed 's/.*Test result: *//')
-			figures=$(grep -a '^figure:' <<<"$out" | sed 's/^figure: //' | tr '\n' ';')
-			if [ "$result" = SUCCESS ] && [ $rc -eq 0 ]; then
-				echo "PASS $name${figures:+ ($figures)}"
-				pass=$((pass + 1))
-			elif [ "$result" = SKIP ] && [ $rc -eq 0 ]; then
-				echo "SKIP $name: $(grep -a '^SKIP:' <<<"$out" | head -n 1)"
-				skip=$((skip + 1))
-			else
-				echo "FAIL $name (result '${result:-none}', exit status $rc)"
-				sed 's/^/    | /' <<<"$out" | tail -n 40
-				fail=$((fail + 1))
-			fi
+	while IFS='|' read -r counts opts cmd; do
+		counts=$(trim "$counts") opts=$(trim "$opts") cmd=$(trim "$cmd")
+		for env in 64 32; do
+			for n in $counts; do
+				name="$t-$env vcpus=$n${opts:+ $opts}"
+				img="$dir/$t-$env.elf"
+				if [ $kvm_ok = 0 ]; then
+					echo "SKIP $name (no /dev/kvm)"
+					skip=$((skip + 1))
+					continue
+				fi
+				boot "$img" "$n" "$opts" "$cmd"
+				result=$(grep -a 'Test result:' <<<"$out" | tail -n 1 |
+					 sed 's/.*Test result: *//')
+				figures=$(sed -n 's/^figure: *\([^ ]*\) \([^ ]*\) *\(.*\)$/\1=\2 \3/p' <<<"$out" |
+					  sed 's/ *$//' | paste -sd';' - | sed 's/;/; /g')
+				why=''
+				if [ -n "$utc_line_ns" ]; then
+					lo=$((utc_line_ns - t_launch)) hi=$((utc_seen_ns - utc_line_ns))
+					figures+="${figures:+; }utc_after_launch=$lo ns; utc_before_seen=$hi ns"
+					if [ $lo -lt -$tolerance_ns ] || [ $hi -lt -$tolerance_ns ]; then
+						why="guest UTC $utc_line_ns outside [$t_launch, $utc_seen_ns] +- 1 ms"
+					fi
+				fi
+				if [ -z "$why" ] && [ "$result" = SUCCESS ] && [ "$rc" -eq 0 ]; then
+					echo "PASS $name${figures:+ ($figures)}"
+					pass=$((pass + 1))
+				elif [ -z "$why" ] && [ "$result" = SKIP ] && [ "$rc" -eq 0 ]; then
+					echo "SKIP $name: $(grep -a '^SKIP:' <<<"$out" | head -n 1)"
+					skip=$((skip + 1))
+				else
+					echo "FAIL $name (result '${result:-none}', exit status $rc${why:+; $why})"
+					sed 's/^/    | /' <<<"$out" | tail -n 40
+					fail=$((fail + 1))
+				fi
+			done
 		done
-	done
+	done < <(cases_of "$t")
 done
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

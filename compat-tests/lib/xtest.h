@@ -1,0 +1,68 @@
+/*
+ * Helpers the compat tests share on top of guest.h: the usual Xen set-up
+ * in one call, errno-aware expectations, command-line numbers, VIRQ_TIMER
+ * binding, waiting with a deadline, running code on another vCPU,
+ * percentiles for figures, and a ring-3 environment (usermode.c).
+ *
+ * Failures are reported with xfail() and the test goes on, so one image
+ * reports every broken check, not only the first.
+ */
+#ifndef COMPAT_LIB_XTEST_H
+#define COMPAT_LIB_XTEST_H
+
+#include "compat-tests/lib/guest.h"
+
+#define NS_PER_US 1000ULL
+#define NS_PER_MS 1000000ULL
+#define NS_PER_S  1000000000ULL
+
+/* What xtest_setup() does, in this order (each step needs the previous). */
+#define SETUP_HCALL     (1u << 0)   /* detect Xen, install the hypercall page */
+#define SETUP_SHINFO    (1u << 1)   /* map shared_info */
+#define SETUP_VCPU_INFO (1u << 2)   /* register vCPU 0's vcpu_info */
+#define SETUP_UPCALL    (1u << 3)   /* per-vCPU upcall vector (CALLBACK_IRQ as fallback) */
+#define SETUP_ALL       (SETUP_HCALL | SETUP_SHINFO | SETUP_VCPU_INFO | SETUP_UPCALL)
+/* Report SKIP (no Xen) or ERROR (a set-up step failed) and return false. */
+bool xtest_setup(unsigned steps);
+
+/* "EINVAL" for -XEN_EINVAL, "0" for 0, "?" otherwise. */
+const char *xen_errno_name(long rc);
+/* xfail() unless got == want; the message names both values.  True if equal. */
+bool expect_rc(long got, long want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* xfail(fmt) unless cond.  True if cond. */
+bool check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A number from `key=N` on the command line (decimal or 0x..). */
+bool cmdline_u64(const char *key, uint64_t *out);
+
+/* The upcall vector for `cpu` and VIRQ_TIMER bound to it. */
+int timer_bind(unsigned cpu, evtchn_handler_t fn, void *arg, evtchn_port_t *port);
+/*
+ * With interrupts on, spin until *counter differs from `seen` or system
+ * time reaches limit_ns; interrupts are off again on return.  True when
+ * the counter moved.  Spinning (not hlt) keeps a lost wake-up from
+ * hanging the guest: the limit always ends the wait.
+ */
+bool wait_count(volatile unsigned *counter, unsigned seen, uint64_t limit_ns);
+/* Busy-wait for `ns` of system time (interrupts as they are). */
+void delay_ns(uint64_t ns);
+
+/* Start vCPU `cpu` on fn and wait (up to timeout_ns) for fn to return. */
+bool smp_run(unsigned cpu, void (*fn)(unsigned cpu), uint64_t timeout_ns);
+
+/* Sort ascending, and the pct-th percentile (nearest rank) of a sorted array. */
+void sort_u64(uint64_t *v, unsigned n);
+uint64_t percentile(const uint64_t *sorted, unsigned n, unsigned pct);
+
+/* wrmsr that returns the exception vector it raised (13 for #GP), or -1. */
+int wrmsr_safe(uint32_t msr, uint64_t v);
+
+/* ---- ring 3 (usermode.c) ---- */
+/*
+ * Run fn(arg) at CPL 3 on a separate stack with IOPL 3 (so it may use the
+ * hypercall transport's port directly) and return its result at CPL 0.
+ * The user code must not take interrupts; exceptions in it are fatal.
+ */
+long user_call(long (*fn)(void *arg), void *arg);
+
+#endif
