@@ -30,6 +30,19 @@ fuzz: $(FUZZ_BIN) $(FIXTURE_GEN)
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 $(B)/fuzz/corpus $(B)/fuzz/seeds
 
+# Xen's own verifier over the fixtures and xtshim's exports (skips when absent).
+ifeq ($(ARCH),x86_64)
+REEXPORT   := $(B)/fuzz/reexport
+XEN_VERIFY := $(B)/fuzz/xen-verify
+$(REEXPORT): fuzz/reexport.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+$(XEN_VERIFY): fuzz/xen-verify.sh $(FIXTURE_GEN) $(REEXPORT)
+	@mkdir -p $(dir $@)
+	sed -e 's|@B@|$(B)|' $< > $@ && chmod +x $@
+CHECK_PROGRAMS += $(XEN_VERIFY)
+endif
+
 # The exporter runs on a Xen host (dom0); its logic is in the library
 # (shim/stream-xenctl.c) and tested there through a seam.
 ifeq ($(ARCH),x86_64)

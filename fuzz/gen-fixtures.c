@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "shim/tests/xen-stream-gen.h"
 
 int main(int argc, char **argv)
@@ -18,6 +19,10 @@ int main(int argc, char **argv)
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;
+	}
+	if (mkdir(argv[1], 0755) && errno != EEXIST) {
+		fprintf(stderr, "%s: %s\n", argv[1], strerror(errno));
+		return 1;
 	}
 	for (int pv = 0; pv <= 1; pv++)
 	for (int wrap = 0; wrap <= 2; wrap++)
