@@ -542,13 +542,14 @@ static int timer_step(struct run *x, const struct xts_clock *c, unsigned i,
 	a.u.timer.priority = s->timer_port ? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL : 0;
 	if (s->timer_port && s->timer_deadline_ns) {
 		uint64_t expires;
-		if (!(r = xts_kvm_xen_timer_expiry(c, s->timer_deadline_ns, cs, 0, &expires)))
-			a.u.timer.expires_ns = expires;
-		else {
+		r = xts_kvm_xen_timer_expiry(c, s->timer_deadline_ns, cs, 0, &expires);
+		if (r) {
+			/* Only knowable once kvmclock was read: earlier steps are applied. */
 			x->rep->failed_step = (int)x->rep->steps_done;
 			return refuse(x, r, "timer_deadline_ns %llu (vCPU %u) beyond kvmclock's range",
 				      (unsigned long long)s->timer_deadline_ns, i);
 		}
+		a.u.timer.expires_ns = expires;
 	}
 	return vcpu_attr(x, i, KVM_XEN_VCPU_ATTR_TYPE_TIMER, &a);
 }

@@ -510,6 +510,24 @@ static void test_load_fail_each_step(void **state)
 	free(ref);
 }
 
+/* A deadline kvmclock cannot hold is only known after KVM_GET_CLOCK: reported there. */
+static void test_load_timer_out_of_range(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	make_backend(0x1ff, XTS_KVM_XEN_WANT_KERNEL);
+	K.configured = true;
+	F->get_clock = (struct kvm_clock_data){ .clock = UINT64_MAX - 1000,
+						.flags = KVM_CLOCK_HOST_TSC, .host_tsc = T0 };
+	assert_int_equal(xts_kvm_xen_load(&K, &C, &VM, VS, &rep), -ERANGE);
+	int g = fk_find(F, 0, FK_VM_FD, KVM_GET_CLOCK, -1);
+	assert_true(g >= 0);
+	assert_int_equal(F->n, (unsigned)g + 1);        /* no TIMER attribute issued */
+	assert_int_equal(rep.steps_done, F->n);
+	assert_int_equal(rep.failed_step, (int)F->n);
+	assert_non_null(strstr(rep.what, "timer_deadline_ns"));
+	assert_non_null(strstr(rep.what, "vCPU 0"));
+}
+
 /* ---- refusals: validated before the first ioctl ---- */
 
 static void expect_refusal(int rc_want, const char *field)
@@ -730,6 +748,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_boot_minimal_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_transport_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_fail_each_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_timer_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_info_and_wallclock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_vcpu, setup, teardown),
