@@ -656,7 +656,25 @@ int xts_kvm_xen_load(struct xts_kvm_xen *k, const struct xts_clock *c,
 	cd.clock = now_ns;
 	cd.flags = KVM_CLOCK_REALTIME;
 	cd.realtime = now.realtime_ns;
-	if ((r = step(&x, k->vm_fd, KVM_SET_CLOCK, &cd, "KVM_SET_CLOCK", -1)))
+	r = ops_of(k->ops)->ioctl(k->ctx, k->vm_fd, KVM_SET_CLOCK, &cd);
+	if (r == -EINVAL) {
+		/*
+		 * Kernels before KVM_CLOCK_REALTIME (Linux 5.16) refuse any
+		 * flag: sample again and set the value alone, late by the
+		 * time the ioctl takes.
+		 */
+		host_sample(k, &now);
+		memset(&cd, 0, sizeof(cd));
+		cd.clock = xts_clock_system_ns(c, now.host_tsc);
+		r = step(&x, k->vm_fd, KVM_SET_CLOCK, &cd, "KVM_SET_CLOCK", -1);
+	} else if (r >= 0) {
+		x.rep->steps_done++;
+		r = 0;
+	} else {
+		x.rep->failed_step = (int)x.rep->steps_done;
+		r = refuse(&x, r, "KVM_SET_CLOCK");
+	}
+	if (r)
 		return r;
 	k->clock_set = true;
 

@@ -510,6 +510,33 @@ static void test_load_fail_each_step(void **state)
 	free(ref);
 }
 
+/* KVM_SET_CLOCK without KVM_CLOCK_REALTIME (Linux < 5.16): a fresh sample, no flags. */
+static void test_load_old_set_clock(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	make_backend(0x7, XTS_KVM_XEN_WANT_KERNEL);
+	K.configured = true;
+	F->no_clock_flags = true;
+	VM.runstate_update_flag = false;
+	for (unsigned i = 0; i < NV; i++)
+		VS[i] = (struct xts_kvm_xen_vcpu_state){ .xen_vcpu_id = i,
+			.vcpu_info_gpa = XTS_KVM_XEN_NO_GPA, .time_info_gpa = XTS_KVM_XEN_NO_GPA,
+			.runstate_gpa = XTS_KVM_XEN_NO_GPA };
+	assert_int_equal(xts_kvm_xen_load(&K, &C, &VM, VS, &rep), 0);
+	int first = fk_find(F, 0, FK_VM_FD, KVM_SET_CLOCK, -1);
+	int second = fk_find(F, (unsigned)first + 1, FK_VM_FD, KVM_SET_CLOCK, -1);
+	assert_true(first >= 0 && second == first + 1);
+	const struct kvm_clock_data *a = (const void *)F->calls[first].arg;
+	const struct kvm_clock_data *b = (const void *)F->calls[second].arg;
+	assert_int_equal(a->flags, KVM_CLOCK_REALTIME);
+	assert_int_equal(b->flags, 0);
+	/* The retry is later by exactly one simulated sample step (1 GHz: ticks are ns). */
+	assert_int_equal(b->clock, a->clock + F->tsc_step);
+	/* The refused attempt is not counted as a step. */
+	assert_int_equal(rep.steps_done, F->n - 1);
+	assert_true(K.clock_set);
+}
+
 /* A deadline kvmclock cannot hold is only known after KVM_GET_CLOCK: reported there. */
 static void test_load_timer_out_of_range(void **state)
 {
@@ -749,6 +776,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_transport_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_fail_each_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_timer_out_of_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_old_set_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_info_and_wallclock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_vcpu, setup, teardown),

@@ -49,6 +49,7 @@ struct fk {
 	uint64_t host_tsc, tsc_step;    /* simulated host TSC */
 	uint64_t tsc_off[FK_MAX_VCPUS]; /* KVM_VCPU_TSC_OFFSET per vCPU fd */
 	bool ignore_tsc_offset;         /* a KVM that accepts the offset and drops it (PVM) */
+	bool no_clock_flags;            /* KVM_SET_CLOCK refuses any flag (before Linux 5.16) */
 	uint64_t realtime_ns;
 	unsigned samples;
 };
@@ -76,6 +77,8 @@ static __attribute__((unused)) int fk_ioctl(void *ctx, int fd, unsigned long req
 	}
 	if (idx == f->fail_at)
 		return f->fail_err;
+	if (req == KVM_SET_CLOCK && f->no_clock_flags && ((struct kvm_clock_data *)arg)->flags)
+		return -EINVAL;
 	if (req == KVM_SET_DEVICE_ATTR && !f->ignore_tsc_offset && fd >= FK_VCPU_FD0 &&
 	    fd < FK_VCPU_FD0 + FK_MAX_VCPUS)
 		f->tsc_off[fd - FK_VCPU_FD0] = c->pointee;
