@@ -607,6 +607,10 @@ int xts_kvm_xen_load(struct xts_kvm_xen *k, const struct xts_clock *c,
 		for (unsigned i = 0; i < k->nr_vcpus; i++) {
 			if ((r = check_vcpu(&x, i, &vcpus[i], vm->long_mode, now_ns)))
 				return r;
+			for (unsigned j = 0; j < i; j++)
+				if (vcpus[j].xen_vcpu_id == vcpus[i].xen_vcpu_id)
+					return refuse(&x, -EINVAL, "xen_vcpu_id %u of vCPU %u is "
+						      "also vCPU %u's", vcpus[i].xen_vcpu_id, i, j);
 			any_timer |= vcpus[i].timer_deadline_ns != 0;
 		}
 	}

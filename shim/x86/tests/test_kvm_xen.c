@@ -608,6 +608,9 @@ static void test_refusals(void **state)
 	VS[3].runstate_state = 4;
 	expect_refusal(-EINVAL, "runstate_state");
 	make_state();
+	VS[9].xen_vcpu_id = 4;
+	expect_refusal(-EINVAL, "also vCPU 4");
+	make_state();
 	VM.shared_info_gfn = 1ULL << 52;
 	expect_refusal(-EINVAL, "shared_info_gfn");
 	make_state();
