@@ -27,7 +27,11 @@ SOVERSION := 0
 ifeq ($(ARCH),arm64)
   ifneq ($(shell uname -m),aarch64)
     CROSS ?= aarch64-linux-gnu-
-    TEST_PREFIX ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+    # The arm64 loader is started explicitly rather than with `-L`: under
+    # Debian 12's qemu-user 7.2, `-L` leaves the child of a fork() of a
+    # dynamically linked program spinning forever.
+    TEST_PREFIX ?= qemu-aarch64 /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 \
+                   --library-path /usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu
   endif
   B ?= build/arm64
 else ifeq ($(SANITIZE),1)
