@@ -57,7 +57,7 @@ CHECK_PROGRAMS += $(B)/compat-check
 
 # `make bench`: the benchmark guest (64-bit; a 32-bit guest measures the host's
 # instruction emulator on hosts that emulate non-long-mode code).
-$(B)/bench-guest: compat-tests/build.mk
+$(B)/bench-guest: compat-tests/build.mk $(B)/xtshim $(GB)/bench-64.elf
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nif [ ! -w /dev/kvm ]; then echo "SKIP: no /dev/kvm: guest benchmarks not run"; exit 0; fi\nexec "%s" run "%s"\n' \
 		"$(CURDIR)/$(B)/xtshim" "$(CURDIR)/$(GB)/bench-64.elf" > $@

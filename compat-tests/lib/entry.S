@@ -35,6 +35,11 @@ stub_upcall:
 	push $UPCALL_VECTOR
 	jmp trap_common
 	.align 16
+stub_heartbeat:
+	push $0
+	push $HEARTBEAT_VECTOR
+	jmp trap_common
+	.align 16
 stub_spurious:
 	push $0
 	push $SPURIOUS_VECTOR
@@ -107,8 +112,10 @@ trap_stubs:
 .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	PTR stub_\v
 .endr
-	.global trap_stub_upcall, trap_stub_spurious
+	.global trap_stub_upcall, trap_stub_spurious, trap_stub_heartbeat
 trap_stub_upcall:
 	PTR stub_upcall
 trap_stub_spurious:
 	PTR stub_spurious
+trap_stub_heartbeat:
+	PTR stub_heartbeat

@@ -9,6 +9,7 @@
 #define MAX_CPUS   8
 #define STACK_SIZE 16384
 
+#define HEARTBEAT_VECTOR 0xf0   /* LAPIC timer: wakes every hlt loop now and then */
 #define UPCALL_VECTOR   0xf3
 #define SPURIOUS_VECTOR 0xff
 

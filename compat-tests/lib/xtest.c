@@ -118,10 +118,10 @@ static void smp_trampoline(unsigned cpu)
 	__atomic_store_n(&smp_done[cpu], true, __ATOMIC_SEQ_CST);
 }
 
-bool smp_run(unsigned cpu, void (*fn)(unsigned cpu), uint64_t timeout_ns)
+bool smp_start(unsigned cpu, void (*fn)(unsigned cpu))
 {
 	if (cpu == 0 || cpu >= MAX_CPUS) {
-		xerror("smp_run: no vCPU %u in this library", cpu);
+		xerror("smp_start: no vCPU %u in this library", cpu);
 		return false;
 	}
 	smp_fn[cpu] = fn;
@@ -131,6 +131,11 @@ bool smp_run(unsigned cpu, void (*fn)(unsigned cpu), uint64_t timeout_ns)
 		xerror("starting vCPU %u: %d (%s)", cpu, rc, xen_errno_name(rc));
 		return false;
 	}
+	return true;
+}
+
+bool smp_wait(unsigned cpu, uint64_t timeout_ns)
+{
 	uint64_t limit = xen_system_time() + timeout_ns;
 	while (!__atomic_load_n(&smp_done[cpu], __ATOMIC_SEQ_CST) && xen_system_time() < limit)
 		cpu_relax();
@@ -140,6 +145,11 @@ bool smp_run(unsigned cpu, void (*fn)(unsigned cpu), uint64_t timeout_ns)
 		return false;
 	}
 	return true;
+}
+
+bool smp_run(unsigned cpu, void (*fn)(unsigned cpu), uint64_t timeout_ns)
+{
+	return smp_start(cpu, fn) && smp_wait(cpu, timeout_ns);
 }
 
 void sort_u64(uint64_t *v, unsigned n)

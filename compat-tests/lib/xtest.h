@@ -47,7 +47,12 @@ bool wait_count(volatile unsigned *counter, unsigned seen, uint64_t limit_ns);
 /* Busy-wait for `ns` of system time (interrupts as they are). */
 void delay_ns(uint64_t ns);
 
-/* Start vCPU `cpu` on fn and wait (up to timeout_ns) for fn to return. */
+/*
+ * Start vCPU `cpu` on fn (it halts when fn returns), wait up to timeout_ns
+ * for fn to return (xfail if it does not), or both.
+ */
+bool smp_start(unsigned cpu, void (*fn)(unsigned cpu));
+bool smp_wait(unsigned cpu, uint64_t timeout_ns);
 bool smp_run(unsigned cpu, void (*fn)(unsigned cpu), uint64_t timeout_ns);
 
 /* Sort ascending, and the pct-th percentile (nearest rank) of a sorted array. */
