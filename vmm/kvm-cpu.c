@@ -243,6 +243,17 @@ static bool kvm_cpu__handle_exit(struct vmm_cpu *c, struct debugcon *dc)
 		return true;
 	case KVM_EXIT_INTR:
 		return true;
+	case KVM_EXIT_XEN: {
+		/* KVM transport: a vmcall/vmmcall KVM did not answer itself. */
+		enum xts_hcall_action act;
+		if (xts_kvm_xen_handle_exit(c->vmm->dom, c->id, run, &act)) {
+			kvm_cpu__fatal(c, VMM_EXIT_TRIPLE_FAULT, "unexpected KVM_EXIT_XEN type");
+			return false;
+		}
+		if (act == XTS_HCALL_BLOCK)
+			kvm_cpu__wait(c, domain_runnable);
+		return true;
+	}
 	case KVM_EXIT_SHUTDOWN:
 		kvm_cpu__fatal(c, VMM_EXIT_TRIPLE_FAULT, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return false;

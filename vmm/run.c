@@ -22,7 +22,7 @@ static void run__usage(FILE *f)
 		"  --xen-version X.Y    Xen version the guest sees (default 4.17)\n"
 		"  --tsc-mode MODE      default | always_emulate | never_emulate\n"
 		"  --cmdline STR        guest command line (hvm_start_info)\n"
-		"  --backend B          auto | userspace | kernel (default auto)\n"
+		"  --backend B          auto | userspace | kernel | kernel-transport (default auto)\n"
 		"  --console FILE       guest console output (default stdout)\n"
 		"  -v, --verbose        report the boot and the shutdown on stderr\n"
 		"exit status: 0 poweroff, 1 VMM error, 2 crash, 3 watchdog, 4 reboot,\n"
@@ -85,7 +85,7 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const tsc_modes[] = { "default", "always_emulate", "never_emulate" };
-	static const char *const backends[] = { "auto", "userspace", "kernel" };
+	static const char *const backends[] = { "auto", "userspace", "kernel", "kernel-transport" };
 	unsigned long long x;
 	unsigned choice;
 	int c;
@@ -117,7 +117,7 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 			o->cmdline = optarg;
 			break;
 		case 'b':
-			if (parse_choice("--backend", optarg, backends, 3, &choice))
+			if (parse_choice("--backend", optarg, backends, 4, &choice))
 				return -EINVAL;
 			o->backend = (enum vmm_backend)choice;
 			break;
@@ -143,35 +143,12 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 	return 0;
 }
 
-/* Which backend maintains the Xen records; only userspace exists here so far. */
-static int run__pick_backend(struct vmm *v)
-{
-	int xen_caps = ioctl(v->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
-	if (xen_caps < 0)
-		xen_caps = 0;
-	switch (v->opts.backend) {
-	case VMM_BACKEND_KERNEL:
-		fprintf(stderr, "xtshim run: --backend kernel: %s\n", xen_caps ?
-			"the in-kernel backend is not implemented yet (docs/vmm.md)" :
-			"this KVM has no KVM_CAP_XEN_HVM");
-		return -ENOTSUP;
-	case VMM_BACKEND_AUTO:
-		if (v->opts.verbose && xen_caps)
-			fprintf(stderr, "xtshim: KVM_CAP_XEN_HVM %#x present; using the userspace "
-				"backend (in-kernel backend not implemented yet)\n", xen_caps);
-		v->opts.backend = VMM_BACKEND_USERSPACE;
-		return 0;
-	default:
-		return 0;
-	}
-}
-
 static int run__boot(struct vmm *v)
 {
 	uint64_t start_info;
 	int r;
 
-	if ((r = console__open(v)) || (r = kvm__init(v)) || (r = run__pick_backend(v)))
+	if ((r = console__open(v)) || (r = kvm__init(v)) || (r = xen__pick_backend(v)))
 		return r;
 	if ((r = elf__load_pvh(v, v->opts.kernel, &v->entry)))
 		return r;

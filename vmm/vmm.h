@@ -36,7 +36,13 @@
 #define VMM_EXIT_SUSPEND      5   /* SHUTDOWN_suspend / soft_reset: not supported */
 #define VMM_EXIT_TRIPLE_FAULT 6   /* KVM_EXIT_SHUTDOWN or an unhandled exit */
 
-enum vmm_backend { VMM_BACKEND_AUTO, VMM_BACKEND_USERSPACE, VMM_BACKEND_KERNEL };
+/* --backend, in the order of the option's names */
+enum vmm_backend {
+	VMM_BACKEND_AUTO,
+	VMM_BACKEND_USERSPACE,
+	VMM_BACKEND_KERNEL,             /* KVM transport + KVM records */
+	VMM_BACKEND_KERNEL_TRANSPORT,   /* KVM transport + xtshim records */
+};
 
 struct vmm_options {
 	unsigned nr_vcpus;
@@ -91,6 +97,7 @@ struct vmm {
 	uint64_t entry;             /* PVH 32-bit entry point */
 	bool tsc_is_host_tsc;       /* KVM ignores TSC offsets (PVM) */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
+	struct xts_kvm_xen kx;      /* in-kernel Xen: the plan, and KVM's state */
 
 	pthread_mutex_t lock;       /* stopping, exit_status */
 	bool stopping;
@@ -130,7 +137,8 @@ void platform__stop(struct vmm *v, int status, const char *why);
 int console__open(struct vmm *v);
 void console__write(struct vmm *v, const char *buf, size_t len);
 
-/* xen.c: the domain and the clock of this guest */
+/* xen.c: the backend, the domain and the clock of this guest */
+int xen__pick_backend(struct vmm *v);
 int xen__init(struct vmm *v);
 int xen__setup_vcpu(struct vmm_cpu *c);
 void xen__exit(struct vmm *v);

@@ -27,6 +27,47 @@ static bool host_tsc_invariant(void)
 	return d & (1u << 8);
 }
 
+/*
+ * Transport and record keeper from --backend and KVM_CAP_XEN_HVM, right
+ * after KVM_CREATE_VM (KVM_XEN_HVM_CONFIG must precede the vCPUs' first
+ * run).  KVM-kept records would need every registration the guest makes
+ * mirrored into KVM attributes as it makes it; the domain offers no such
+ * hook yet, so the reference VMM refuses them (docs/vmm.md).
+ */
+int xen__pick_backend(struct vmm *v)
+{
+	static const enum xts_kvm_xen_want want[] = {
+		[VMM_BACKEND_AUTO] = XTS_KVM_XEN_WANT_AUTO,
+		[VMM_BACKEND_USERSPACE] = XTS_KVM_XEN_WANT_USERSPACE,
+		[VMM_BACKEND_KERNEL] = XTS_KVM_XEN_WANT_KERNEL,
+		[VMM_BACKEND_KERNEL_TRANSPORT] = XTS_KVM_XEN_WANT_KVM_TRANSPORT,
+	};
+	char why[256];
+	uint32_t caps = xts_kvm_xen_probe(NULL, NULL, v->kvm_fd);
+	int r = xts_kvm_xen_plan(caps, want[v->opts.backend], false, &v->kx.plan, why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "xtshim run: --backend: %s\n", why);
+		return r;
+	}
+	if (v->kx.plan.records == XTS_KVM_XEN_RECORDS_KVM) {
+		fprintf(stderr, "xtshim run: --backend kernel: KVM-kept records are not wired into "
+			"this VMM yet; --backend kernel-transport keeps xtshim's records\n");
+		return -ENOTSUP;
+	}
+	if (v->opts.verbose)
+		fprintf(stderr, "xtshim: backend: %s\n", why);
+	v->kx.vm_fd = v->vm_fd;
+	v->kx.nr_vcpus = v->nr_vcpus;
+	v->kx.xen_version = v->opts.xen_version;
+	v->kx.shared_info_gfn = XTS_KVM_XEN_NO_GPA;
+	struct xts_kvm_xen_report rep;
+	if ((r = xts_kvm_xen_setup_vm(&v->kx, &rep))) {
+		fprintf(stderr, "xtshim: in-kernel Xen set-up: %s: %s\n", rep.what, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int xen__init(struct vmm *v)
 {
 	uint32_t khz;
@@ -82,7 +123,9 @@ int xen__init(struct vmm *v)
 		.xen_version = v->opts.xen_version,
 		.ops = &platform__ops,
 		.opaque = v,
-		.transport = XTS_TRANSPORT_IOPORT,
+		/* KVM transport: Xen's own vmcall/vmmcall stubs, caught by INTERCEPT_HCALL. */
+		.transport = v->kx.plan.transport == XTS_KVM_XEN_TRANSPORT_KVM ?
+			     xts_kvm_xen_stub_transport() : XTS_TRANSPORT_IOPORT,
 		.hcall_io_port = VMM_HCALL_PORT,
 		.console_pfn = VMM_CONSOLE_PFN,
 		.store_pfn = VMM_STORE_PFN,
