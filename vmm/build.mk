@@ -25,6 +25,17 @@ $(VMM_BIN): $(VMM_OBJS) $(LIB_A)
 ALL_TARGETS  += $(VMM_BIN)
 INSTALL_BINS += $(VMM_BIN)
 
+# VMM unit tests link every VMM object except main.o.
+VMM_TEST_SRCS := $(wildcard vmm/tests/test_*.c)
+VMM_TEST_BINS := $(patsubst %.c,$(B)/tests/%,$(notdir $(VMM_TEST_SRCS)))
+TEST_BINS     += $(VMM_TEST_BINS)
+define vmm_test_rule
+$(B)/tests/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(filter-out $(B)/obj/vmm/main.o,$(VMM_OBJS)) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB_A) -lcmocka $$(LDLIBS)
+endef
+$(foreach t,$(VMM_TEST_SRCS),$(eval $(call vmm_test_rule,$(t))))
+
 endif
 
 # `make run`: the demo guest on 2 vCPUs, showing its Xen time for 3 seconds.

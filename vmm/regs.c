@@ -90,9 +90,14 @@ int regs__check_hvm_context(const vcpu_hvm_context_t *ctx)
 		for (size_t i = 0; i < sizeof(ars) / sizeof(ars[0]); i++)
 			if (ars[i] & 0xf000)
 				return -XEN_EINVAL;
-		/* Xen: a usable code segment, and no long mode without paging. */
+		/* As Xen: CS, SS and TR not null, CS code, TR a busy 32-bit TSS. */
+		if (!x->cs_ar || !x->ss_ar || !x->tr_ar)
+			return -XEN_EINVAL;
 		if (!AR_P(x->cs_ar) || !AR_S(x->cs_ar) || !(AR_TYPE(x->cs_ar) & 0x8))
 			return -XEN_EINVAL;
+		if (AR_S(x->tr_ar) || AR_TYPE(x->tr_ar) != 0xb || !AR_P(x->tr_ar))
+			return -XEN_EINVAL;
+		/* No long mode without paging. */
 		if ((x->efer & EFER_LMA) && !(x->cr0 & CR0_PG))
 			return -XEN_EINVAL;
 		return 0;
