@@ -75,6 +75,10 @@ struct xts_hvm_entry_rule {
 /* NULL for a typecode Xen's loader would refuse. */
 const struct xts_hvm_entry_rule *xts_hvm_entry_rule(uint32_t typecode);
 
+/* printf into an optional reason buffer, return rc. */
+int xts_why(char *buf, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Format an error with its record context (used by parser and writer). */
 void xts_stream_set_error(struct xts_stream_error *e, int err, uint32_t layer, int64_t index,
 			  uint32_t type, uint64_t offset, const char *fmt, ...)

@@ -106,6 +106,18 @@ const char *xts_hvm_entry_name(uint32_t typecode)
 	return "unknown";
 }
 
+int xts_why(char *buf, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf && len) {
+		va_start(ap, fmt);
+		vsnprintf(buf, len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
 void xts_stream_set_error(struct xts_stream_error *e, int err, uint32_t layer, int64_t index,
 			  uint32_t type, uint64_t offset, const char *fmt, ...)
 {

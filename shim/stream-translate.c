@@ -25,30 +25,15 @@
 
 #define NSEC_PER_SEC 1000000000ull
 
-static int why(char *buf, size_t len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int why(char *buf, size_t len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf && len) {
-		va_start(ap, fmt);
-		vsnprintf(buf, len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int check_record(const struct vcpu_time_info *t, const char *what, char *w, size_t wl)
 {
 	struct xts_line l = { t->tsc_timestamp, t->system_time, t->tsc_to_system_mul, t->tsc_shift };
 
 	if (t->version & 1)
-		return why(w, wl, -EINVAL, "%s: version %u is odd (caught mid-update)", what,
+		return xts_why(w, wl, -EINVAL, "%s: version %u is odd (caught mid-update)", what,
 			   t->version);
 	if (xts_line_check(&l))
-		return why(w, wl, -EINVAL, "%s: mul 0x%x shift %d is not a usable scale (never"
+		return xts_why(w, wl, -EINVAL, "%s: mul 0x%x shift %d is not a usable scale (never"
 			   " written?)", what, t->tsc_to_system_mul, t->tsc_shift);
 	return 0;
 }
@@ -66,20 +51,20 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 
 	memset(&s, 0, sizeof(s));
 	if (!(x->have & XTS_XEN_HAVE_TSC_INFO))
-		return why(w, wl, -EINVAL, "no X86_TSC_INFO");
+		return xts_why(w, wl, -EINVAL, "no X86_TSC_INFO");
 	if (x->tsc_mode == 3)
-		return why(w, wl, -ENOTSUP, "TSC mode 3 (pvrdtscp) was removed from Xen and is not"
+		return xts_why(w, wl, -ENOTSUP, "TSC mode 3 (pvrdtscp) was removed from Xen and is not"
 			   " supported");
 	if (x->tsc_mode > XTS_TSC_MODE_NEVER_EMULATE)
-		return why(w, wl, -EINVAL, "unknown TSC mode %u", x->tsc_mode);
+		return xts_why(w, wl, -EINVAL, "unknown TSC mode %u", x->tsc_mode);
 	if (x->incarnation == UINT32_MAX)
-		return why(w, wl, -EINVAL, "incarnation %u cannot be increased", x->incarnation);
+		return xts_why(w, wl, -EINVAL, "incarnation %u cannot be increased", x->incarnation);
 	khz = x->tsc_khz ? x->tsc_khz : x->gtsc_khz;
 	if (!khz)
-		return why(w, wl, -EINVAL, "guest TSC rate unknown: X86_TSC_INFO khz and HVM"
+		return xts_why(w, wl, -EINVAL, "guest TSC rate unknown: X86_TSC_INFO khz and HVM"
 			   " HEADER gtsc_khz are both 0");
 	if (x->nr_vcpus == 0 || x->nr_vcpus > XTS_MAX_VCPUS)
-		return why(w, wl, -EINVAL, "%u vCPUs (need 1..%u)", x->nr_vcpus, XTS_MAX_VCPUS);
+		return xts_why(w, wl, -EINVAL, "%u vCPUs (need 1..%u)", x->nr_vcpus, XTS_MAX_VCPUS);
 
 	s.arch = XTS_ARCH_X86;
 	s.nr_vcpus = x->nr_vcpus;
@@ -91,10 +76,10 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 
 	if (x->dom_type == XTS_LIBXC_DOM_X86_HVM) {
 		if (!(x->have & XTS_XEN_HAVE_HVM_HEADER))
-			return why(w, wl, -EINVAL, "no HVM context HEADER");
+			return xts_why(w, wl, -EINVAL, "no HVM context HEADER");
 		for (unsigned i = 0; i < x->nr_vcpus; i++) {
 			if (!(x->vcpu[i].present & XTS_XEN_VCPU_CPU))
-				return why(w, wl, -EINVAL, "vCPU %u has no CPU record (vCPUs %u..%u"
+				return xts_why(w, wl, -EINVAL, "vCPU %u has no CPU record (vCPUs %u..%u"
 					   " have records)", i, 0, x->nr_vcpus - 1);
 			s.guest_tsc[i] = x->vcpu[i].tsc;
 		}
@@ -102,7 +87,7 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 		uint64_t latest = 0;
 
 		if (!(x->have & XTS_XEN_HAVE_SHARED_INFO))
-			return why(w, wl, -EINVAL, "the PV stream has no SHARED_INFO");
+			return xts_why(w, wl, -EINVAL, "the PV stream has no SHARED_INFO");
 		/*
 		 * A PV guest's TSC is not saved: the best lower bound is the
 		 * newest tsc_timestamp among its records (all vCPUs share it).
@@ -116,12 +101,12 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 		rec = &x->pv_time[0];
 		from = XTS_XEN_LINE_PV_SHARED;
 	} else {
-		return why(w, wl, -ENOTSUP, "domain type %u", x->dom_type);
+		return xts_why(w, wl, -ENOTSUP, "domain type %u", x->dom_type);
 	}
 
 	if (x->have & XTS_XEN_HAVE_PVCLOCK) {
 		if (x->pvclock_vcpu >= x->nr_vcpus)
-			return why(w, wl, -EINVAL, "the pvclock record names vCPU %u of %u",
+			return xts_why(w, wl, -EINVAL, "the pvclock record names vCPU %u of %u",
 				   x->pvclock_vcpu, x->nr_vcpus);
 		rec = &x->pvclock;
 		rec_vcpu = x->pvclock_vcpu;
@@ -139,23 +124,23 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 		s.line = (struct xts_line){ rec->tsc_timestamp - skew, rec->system_time,
 					    rec->tsc_to_system_mul, rec->tsc_shift };
 		if ((int64_t)(s.guest_tsc[0] - s.line.tsc) < 0)
-			return why(w, wl, -EINVAL, "the pvclock record (tsc_timestamp %" PRIu64 ") is"
+			return xts_why(w, wl, -EINVAL, "the pvclock record (tsc_timestamp %" PRIu64 ") is"
 				   " newer than the saved TSC %" PRIu64, rec->tsc_timestamp,
 				   s.guest_tsc[rec_vcpu]);
 	} else {
 		rc = xts_scale_from_hz((uint64_t)khz * 1000, &s.line.mul, &s.line.shift);
 		if (rc)
-			return why(w, wl, rc, "no scale for %u kHz", khz);
+			return xts_why(w, wl, rc, "no scale for %u kHz", khz);
 		s.line.tsc = s.guest_tsc[0];
 		s.line.system_ns = (uint64_t)((unsigned __int128)s.guest_tsc[0] * 1000000u / khz);
 	}
 
 	if (x->dom_type == XTS_LIBXC_DOM_X86_PV || (x->have & XTS_XEN_HAVE_WALLCLOCK)) {
 		if (x->wc_version & 1)
-			return why(w, wl, -EINVAL, "wallclock wc_version %u is odd (mid-update)",
+			return xts_why(w, wl, -EINVAL, "wallclock wc_version %u is odd (mid-update)",
 				   x->wc_version);
 		if (x->wc_nsec >= NSEC_PER_SEC)
-			return why(w, wl, -EINVAL, "wallclock wc_nsec %u is not below 10^9",
+			return xts_why(w, wl, -EINVAL, "wallclock wc_nsec %u is not below 10^9",
 				   x->wc_nsec);
 		s.wc_sec = x->wc_sec;
 		s.wc_nsec = x->wc_nsec;
@@ -167,7 +152,7 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 		__int128 wc = utc - (__int128)xts_line_at(&s.line, s.guest_tsc[0]);
 
 		if (wc < 0)
-			return why(w, wl, -ERANGE, "the guest's UTC at the save instant is before its"
+			return xts_why(w, wl, -ERANGE, "the guest's UTC at the save instant is before its"
 				   " system time 0 (RTC offset %" PRId64 " s)", x->rtc_offset);
 		s.wc_sec = (uint64_t)(wc / NSEC_PER_SEC);
 		s.wc_nsec = (uint32_t)(wc % NSEC_PER_SEC);

@@ -29,19 +29,6 @@ static const uint32_t saved_params[] = {
 	HVM_PARAM_MCA_CAP,
 };
 
-static int why(char *b, size_t l, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int why(char *b, size_t l, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	if (b && l) {
-		va_start(ap, fmt);
-		vsnprintf(b, l, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int put_rec(int fd, uint32_t type, const void *body, uint32_t len)
 {
 	static const uint8_t zero[8];
@@ -96,12 +83,12 @@ int xts_xen_read_domain(const struct xts_xenctl_ops *ops, uint32_t domid,
 	int rc, size;
 
 	if (!n)
-		return why(w, wl, -ENOMEM, "out of memory");
+		return xts_why(w, wl, -ENOMEM, "out of memory");
 	if (w && wl)
 		w[0] = 0;
 	rc = ops->get_tsc_info(ops->opaque, domid, &mode, &nsec, &khz, &inc);
 	if (rc) {
-		rc = why(w, wl, rc, "xc_domain_get_tsc_info failed (%d)", rc);
+		rc = xts_why(w, wl, rc, "xc_domain_get_tsc_info failed (%d)", rc);
 		goto out;
 	}
 	xts_put32(tsc + offsetof(struct xts_libxc_tsc_info, mode), mode, false);
@@ -111,23 +98,23 @@ int xts_xen_read_domain(const struct xts_xenctl_ops *ops, uint32_t domid,
 
 	size = ops->get_hvm_context(ops->opaque, domid, NULL, 0);
 	if (size <= 0 || (uint32_t)size > HVM_CONTEXT_MAX) {
-		rc = why(w, wl, size < 0 ? size : -EINVAL, "xc_domain_hvm_getcontext size %d (is"
+		rc = xts_why(w, wl, size < 0 ? size : -EINVAL, "xc_domain_hvm_getcontext size %d (is"
 			 " the domain HVM/PVH?)", size);
 		goto out;
 	}
 	ctx = malloc((size_t)size);
 	if (!ctx) {
-		rc = why(w, wl, -ENOMEM, "out of memory");
+		rc = xts_why(w, wl, -ENOMEM, "out of memory");
 		goto out;
 	}
 	rc = ops->get_hvm_context(ops->opaque, domid, ctx, (uint32_t)size);
 	if (rc < 0 || rc > size) {
-		rc = why(w, wl, rc < 0 ? rc : -EINVAL, "xc_domain_hvm_getcontext failed (%d)", rc);
+		rc = xts_why(w, wl, rc < 0 ? rc : -EINVAL, "xc_domain_hvm_getcontext failed (%d)", rc);
 		goto out;
 	}
 	rc = check_context(tsc, ctx, (uint32_t)rc, n, &err);
 	if (rc) {
-		rc = why(w, wl, rc, "the domain's HVM context is not valid: %s", err.msg);
+		rc = xts_why(w, wl, rc, "the domain's HVM context is not valid: %s", err.msg);
 		goto out;
 	}
 
@@ -150,12 +137,12 @@ int xts_xen_read_domain(const struct xts_xenctl_ops *ops, uint32_t domid,
 
 		page = malloc(XTS_PAGE_SIZE);
 		if (!page) {
-			rc = why(w, wl, -ENOMEM, "out of memory");
+			rc = xts_why(w, wl, -ENOMEM, "out of memory");
 			goto out;
 		}
 		rc = ops->get_shared_info(ops->opaque, domid, page);
 		if (rc) {
-			rc = why(w, wl, rc, "reading shared_info failed (%d)", rc);
+			rc = xts_why(w, wl, rc, "reading shared_info failed (%d)", rc);
 			goto out;
 		}
 		/* vCPU 0's legacy slot; an HVM guest that registered its vcpu_info
@@ -173,7 +160,7 @@ int xts_xen_read_domain(const struct xts_xenctl_ops *ops, uint32_t domid,
 			if ((n->wc_version & 1) || n->wc_nsec >= 1000000000u)
 				n->have &= ~(XTS_XEN_HAVE_PVCLOCK | XTS_XEN_HAVE_WALLCLOCK);
 		} else {
-			why(w, wl, 0, "vCPU 0's shared_info time record is not current (tsc_timestamp"
+			xts_why(w, wl, 0, "vCPU 0's shared_info time record is not current (tsc_timestamp"
 			    " %" PRIu64 ", saved TSC %" PRIu64 "): a new system-time line will be"
 			    " used on KVM", t.tsc_timestamp, n->vcpu[0].tsc);
 		}

@@ -39,14 +39,6 @@ static void ref_scale(uint64_t hz, uint32_t *mul, int8_t *shift)
 	*shift = (int8_t)s;
 }
 
-/* The guest's pvclock formula. */
-static uint64_t ref_pvclock(uint64_t ts, uint64_t sys, uint32_t mul, int8_t shift, uint64_t tsc)
-{
-	uint64_t d = tsc - ts;
-	d = shift < 0 ? d >> -shift : d << shift;
-	return sys + (uint64_t)(((unsigned __int128)d * mul) >> 32);
-}
-
 static int mfd(void)
 {
 	int fd = memfd_create("s", 0);

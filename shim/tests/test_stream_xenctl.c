@@ -87,13 +87,6 @@ static void fake_init(struct fake *f, unsigned vcpus, uint64_t age, bool dup)
 	set_int(f->shinfo + 3084, f->o.wc_sec >> 32, 4, false);
 }
 
-static uint64_t ref_pvclock(uint64_t ts, uint64_t sys, uint32_t mul, int8_t shift, uint64_t tsc)
-{
-	uint64_t d = tsc - ts;
-	d = shift < 0 ? d >> -shift : d << shift;
-	return sys + (uint64_t)(((unsigned __int128)d * mul) >> 32);
-}
-
 static void test_export_domain(void **state)
 {
 	struct fake f;

@@ -184,6 +184,15 @@ static inline void gen_time_info(uint8_t *p, uint32_t ver, uint64_t tsc, uint64_
 	p[28] = (uint8_t)shift;
 }
 
+/* The guest's pvclock formula, written out (reference for the tests). */
+static inline uint64_t ref_pvclock(uint64_t ts, uint64_t sys, uint32_t mul, int8_t shift,
+				   uint64_t tsc)
+{
+	uint64_t d = tsc - ts;
+	d = shift < 0 ? d >> -shift : d << shift;
+	return sys + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+}
+
 static inline void gen_hvm_ent(struct gen *g, size_t blob_start_in_stream, uint8_t **blob,
 			       size_t *blen, uint16_t code, uint16_t inst, uint32_t len)
 {
