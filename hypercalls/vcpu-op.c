@@ -47,14 +47,18 @@ static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t ar
 	return 0;
 }
 
-/* The address inside a VCPUOP 5/13/14/15 argument: a handle for 32-bit callers is 32 bits. */
-static int get_area_addr(struct xts_call *c, uint64_t arg, uint64_t *addr)
+/*
+ * The address inside a VCPUOP 5/13/14/15 argument.  A virtual address is a
+ * guest handle, 32 bits for 32-bit callers; a physical one (14, 15) is the
+ * union's u64 for every caller, so 32-bit guests can name memory above 4 GiB.
+ */
+static int get_area_addr(struct xts_call *c, uint64_t arg, bool phys, uint64_t *addr)
 {
 	uint64_t a;
 
 	if (xts_copy_from_guest(c, arg, &a, sizeof(a)))
 		return -XEN_EFAULT;
-	*addr = c->h->long_mode ? a : (uint32_t)a;
+	*addr = (phys || c->h->long_mode) ? a : (uint32_t)a;
 	return 0;
 }
 
@@ -67,7 +71,7 @@ static int64_t register_time_area(struct xts_call *c, unsigned vcpu, uint64_t ar
 	uint64_t addr;
 	int rc;
 
-	if ((rc = get_area_addr(c, arg, &addr)))
+	if ((rc = get_area_addr(c, arg, phys, &addr)))
 		return rc;
 	if (phys ? addr == PHYS_UNREGISTER : addr == 0) {
 		v->time_area.set = false;
@@ -97,7 +101,7 @@ static int64_t register_runstate_area(struct xts_call *c, unsigned vcpu, uint64_
 	uint64_t addr;
 	int rc;
 
-	if ((rc = get_area_addr(c, arg, &addr)))
+	if ((rc = get_area_addr(c, arg, phys, &addr)))
 		return rc;
 	if (phys ? addr == PHYS_UNREGISTER : addr == 0) {
 		v->runstate_area.set = false;

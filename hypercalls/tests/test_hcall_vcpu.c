@@ -210,6 +210,19 @@ static void test_time_areas(void **state)
 	}
 	/* ~0 unregisters a physical area. */
 	assert_int_equal(reg_area(f, 15, 0, UINT64_MAX), 0);
+	/*
+	 * 32-bit callers: a virtual handle is the low 32 bits, a physical
+	 * address all 64 (so this one is outside RAM).
+	 */
+	{
+		uint64_t addr = (1ULL << 32) | 0x62000;
+
+		memcpy(gp(f, ARG), &addr, 8);
+		assert_int_equal(hc_mode(f, 0, false, VCPUOP, VCPUOP_register_vcpu_time_memory_area, 0,
+					 ARG, NULL), 0);
+		check_record(f, 0x62000);
+		assert_int_equal(hc_mode(f, 0, false, VCPUOP, 15, 0, ARG, NULL), -XEN_EINVAL);
+	}
 	fake_free(f);
 }
 
