@@ -1,0 +1,241 @@
+/*
+ * pvclock: the vcpu_time_info record every vCPU reads.
+ *  - The record is Xen-shaped: even version once read, a multiplier
+ *    normalised as Xen's set_time_scale() leaves it (>= 2^31).
+ *  - System time from the record, (tsc - tsc_timestamp) scaled, equals a
+ *    second computation by shift-and-add (no shared code with the library).
+ *  - The hypervisor's own clock (HVMOP_get_time) lies between two reads of
+ *    the record around the call.
+ *  - Reads never go backwards: on one vCPU in sequence, and with 2 vCPUs
+ *    >= 10^6 reads interleaved under a lock (so each read is ordered in
+ *    real time against the last one published), with the largest backward
+ *    step reported as a figure.
+ */
+#include "compat-tests/lib/xtest.h"
+
+const char test_title[] = "pvclock: system time from vcpu_time_info";
+
+#define SEQ_READS     2000u
+#define GET_TIME_REPS 100u
+#define SLACK_NS      1000u       /* rounding between the record and the host's clock */
+#define ODD_LIMIT_TSC 200000000ULL /* ~0.1 s at 2 GHz: a version stuck odd */
+
+/* (delta * mul) >> 32 by shift-and-add over mul's bits in a 128-bit hi:lo pair. */
+static uint64_t ref_scale(uint64_t delta, uint32_t mul, int8_t shift)
+{
+	delta = shift < 0 ? delta >> -shift : delta << shift;
+	uint64_t lo = 0, hi = 0;
+	for (unsigned i = 0; i < 32; i++) {
+		if (!((mul >> i) & 1))
+			continue;
+		uint64_t add_lo = delta << i, add_hi = i ? delta >> (64 - i) : 0;
+		lo += add_lo;
+		hi += add_hi + (lo < add_lo);
+	}
+	return hi << 32 | lo >> 32;
+}
+
+struct reading {
+	struct vcpu_time_info t;
+	uint64_t tsc, ns;
+};
+
+static volatile uint64_t odd_seen[MAX_CPUS];
+
+/* One read under the version protocol; false if the version stays odd. */
+static bool read_clock(unsigned cpu, struct reading *r)
+{
+	volatile struct vcpu_time_info *src = &xen_vcpu_info(cpu)->time;
+	uint64_t first_odd = 0;
+	for (;;) {
+		uint32_t v = src->version;
+		barrier();
+		if (v & 1) {
+			uint64_t now = rdtsc();
+			odd_seen[cpu]++;
+			if (!first_odd)
+				first_odd = now;
+			else if (now - first_odd > ODD_LIMIT_TSC)
+				return false;
+			cpu_relax();
+			continue;
+		}
+		r->t.version = v;
+		r->t.tsc_timestamp = src->tsc_timestamp;
+		r->t.system_time = src->system_time;
+		r->t.tsc_to_system_mul = src->tsc_to_system_mul;
+		r->t.tsc_shift = src->tsc_shift;
+		r->t.flags = src->flags;
+		r->tsc = rdtsc_ordered();
+		barrier();
+		if (src->version == v)
+			break;
+	}
+	r->ns = pvclock_at(&r->t, r->tsc);
+	return true;
+}
+
+static void check_record(void)
+{
+	struct reading r;
+	if (!check(read_clock(0, &r), "vCPU 0: time record version stuck odd"))
+		return;
+	printk("record: version %u tsc_timestamp %llu system_time %llu mul %#x shift %d flags %#x\n",
+	       r.t.version, (unsigned long long)r.t.tsc_timestamp,
+	       (unsigned long long)r.t.system_time, r.t.tsc_to_system_mul, r.t.tsc_shift,
+	       r.t.flags);
+	check(!(r.t.version & 1), "version %u is odd after a complete read", r.t.version);
+	check(r.t.version != 0, "version 0: the record was never published");
+	check(r.t.tsc_to_system_mul >= 0x80000000u,
+	      "tsc_to_system_mul %#x is not normalised (Xen keeps it >= 2^31)",
+	      r.t.tsc_to_system_mul);
+	check(r.t.tsc_shift >= -31 && r.t.tsc_shift <= 31, "tsc_shift %d out of range",
+	      r.t.tsc_shift);
+	check(!(r.t.flags & ~(XEN_PVCLOCK_TSC_STABLE_BIT | XEN_PVCLOCK_GUEST_STOPPED)),
+	      "unknown flags %#x", r.t.flags);
+}
+
+/* The library's formula against shift-and-add, on live reads and on long deltas. */
+static void check_formula(void)
+{
+	struct reading r;
+	unsigned bad = 0;
+	for (unsigned i = 0; i < 200 && read_clock(0, &r); i++) {
+		uint64_t ref = r.t.system_time + ref_scale(r.tsc - r.t.tsc_timestamp,
+							   r.t.tsc_to_system_mul, r.t.tsc_shift);
+		if (ref != r.ns && !bad++)
+			xfail("system time %llu, shift-and-add gives %llu (delta %llu)",
+			      (unsigned long long)r.ns, (unsigned long long)ref,
+			      (unsigned long long)(r.tsc - r.t.tsc_timestamp));
+	}
+	/* Deltas of hours (2^44 ticks) exercise the high half of the product. */
+	for (unsigned b = 0; b <= 44; b += 4) {
+		uint64_t d = (1ULL << b) + 12345;
+		uint64_t a = pvclock_scale(d, r.t.tsc_to_system_mul, r.t.tsc_shift);
+		uint64_t e = ref_scale(d, r.t.tsc_to_system_mul, r.t.tsc_shift);
+		check(a == e, "delta %llu ticks: %llu ns, shift-and-add %llu ns",
+		      (unsigned long long)d, (unsigned long long)a, (unsigned long long)e);
+	}
+}
+
+/* HVMOP_get_time (the hypervisor's clock) between two reads of the record. */
+static void check_against_hypervisor(void)
+{
+	uint64_t worst = 0;
+	for (unsigned i = 0; i < GET_TIME_REPS; i++) {
+		struct reading a, b;
+		struct xen_hvm_get_time gt = { 0 };
+		read_clock(0, &a);
+		long rc = hvm_op(HVMOP_get_time, &gt);
+		read_clock(0, &b);
+		if (!expect_rc(rc, 0, "HVMOP_get_time"))
+			return;
+		if (gt.now + SLACK_NS < a.ns || gt.now > b.ns + SLACK_NS) {
+			xfail("HVMOP_get_time %llu outside the guest's reads [%llu, %llu]",
+			      (unsigned long long)gt.now, (unsigned long long)a.ns,
+			      (unsigned long long)b.ns);
+			return;
+		}
+		uint64_t dev = gt.now < a.ns ? a.ns - gt.now : gt.now > b.ns ? gt.now - b.ns : 0;
+		if (dev > worst)
+			worst = dev;
+	}
+	report_figure("get_time_outside_reads_max", worst, "ns");
+}
+
+static void check_sequential(void)
+{
+	struct reading r;
+	uint64_t last = 0, back = 0;
+	unsigned backs = 0;
+	for (unsigned i = 0; i < SEQ_READS; i++) {
+		if (!read_clock(0, &r)) {
+			xfail("vCPU 0: time record version stuck odd");
+			return;
+		}
+		if (r.ns < last) {
+			backs++;
+			if (last - r.ns > back)
+				back = last - r.ns;
+		}
+		last = r.ns;
+	}
+	check(!backs, "vCPU 0: %u of %u sequential reads went backwards, by up to %llu ns",
+	      backs, SEQ_READS, (unsigned long long)back);
+}
+
+/* ---- 2 vCPUs: reads ordered by a lock, compared with the last one published ---- */
+static volatile unsigned lock;
+static volatile uint64_t last_ns, reads, max_back, backs;
+static uint64_t smp_reads = 1000000;   /* reads=N on the command line */
+static volatile unsigned per_cpu_reads[MAX_CPUS];
+static volatile bool go, stuck;
+
+static void interleave(unsigned cpu)
+{
+	struct reading r;
+	while (!go)
+		cpu_relax();
+	for (;;) {
+		while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		if (reads >= smp_reads) {
+			__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+			break;
+		}
+		if (!read_clock(cpu, &r)) {
+			stuck = true;
+			reads = smp_reads;
+		} else {
+			if (r.ns < last_ns) {
+				backs++;
+				if (last_ns - r.ns > max_back)
+					max_back = last_ns - r.ns;
+			} else {
+				last_ns = r.ns;
+			}
+			reads++;
+			per_cpu_reads[cpu]++;
+		}
+		__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	}
+}
+
+static void check_interleaved(unsigned n)
+{
+	if (n < 2) {
+		printk("1 vCPU: no cross-vCPU reads\n");
+		return;
+	}
+	if (!smp_start(1, interleave))
+		return;
+	uint64_t t0 = xen_system_time();
+	go = true;
+	interleave(0);
+	uint64_t t1 = xen_system_time();
+	if (!smp_wait(1, 10 * NS_PER_S))
+		return;
+	printk("%llu reads in %llu ms: vCPU 0 %u, vCPU 1 %u\n", (unsigned long long)reads,
+	       (unsigned long long)((t1 - t0) / NS_PER_MS), per_cpu_reads[0], per_cpu_reads[1]);
+	check(!stuck, "a time record version stayed odd");
+	check(per_cpu_reads[0] > smp_reads / 100 && per_cpu_reads[1] > smp_reads / 100,
+	      "the reads did not interleave: vCPU 0 %u, vCPU 1 %u", per_cpu_reads[0],
+	      per_cpu_reads[1]);
+	check(!backs, "%llu of %llu interleaved reads went backwards, by up to %llu ns",
+	      (unsigned long long)backs, (unsigned long long)reads, (unsigned long long)max_back);
+	report_figure("interleaved_reads", reads, "");
+	report_figure("max_backward_step", max_back, "ns");
+}
+
+void test_main(void)
+{
+	if (!xtest_setup(SETUP_HCALL | SETUP_SHINFO | SETUP_VCPU_INFO))
+		return;
+	check_record();
+	check_formula();
+	check_against_hypervisor();
+	check_sequential();
+	cmdline_u64("reads", &smp_reads);
+	check_interleaved(smp_possible_cpus());
+	report_figure("odd_versions_seen", odd_seen[0] + odd_seen[1], "");
+}
