@@ -619,6 +619,11 @@ static int parse_libxc_record(struct parser *p, uint32_t type, uint32_t len, enu
 		case XTS_LIBXC_REC_X86_PV_P2M_FRAMES:
 			p->p2m = true;
 			break;
+		case XTS_LIBXC_REC_X86_PV_VCPU_BASIC:
+			if (xts_get32(b, p->be) >= XTS_MAX_VCPUS)
+				return fail(p, -ENOTSUP, "vCPU %u is beyond xtshim's %u vCPUs",
+					    xts_get32(b, p->be), XTS_MAX_VCPUS);
+			break;
 		case XTS_LIBXC_REC_HVM_PARAMS: {
 			uint32_t count;
 			if (len < 8)

@@ -75,14 +75,23 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 	s.saved_realtime_ns = save_realtime_ns;
 
 	if (x->dom_type == XTS_LIBXC_DOM_X86_HVM) {
+		unsigned ref = 0;
+
 		if (!(x->have & XTS_XEN_HAVE_HVM_HEADER))
 			return xts_why(w, wl, -EINVAL, "no HVM context HEADER");
-		for (unsigned i = 0; i < x->nr_vcpus; i++) {
-			if (!(x->vcpu[i].present & XTS_XEN_VCPU_CPU))
-				return xts_why(w, wl, -EINVAL, "vCPU %u has no CPU record (vCPUs %u..%u"
-					   " have records)", i, 0, x->nr_vcpus - 1);
-			s.guest_tsc[i] = x->vcpu[i].tsc;
-		}
+		/*
+		 * Xen saves no CPU record for a vCPU that is down (its LAPIC and
+		 * TSC_ADJUST records are still there).  Xen starts such a vCPU
+		 * on the domain's TSC when it comes up: give it the TSC of the
+		 * first vCPU that is up.
+		 */
+		while (ref < x->nr_vcpus && !(x->vcpu[ref].present & XTS_XEN_VCPU_CPU))
+			ref++;
+		if (ref == x->nr_vcpus)
+			return xts_why(w, wl, -EINVAL, "no vCPU has a CPU record");
+		for (unsigned i = 0; i < x->nr_vcpus; i++)
+			s.guest_tsc[i] = x->vcpu[i].present & XTS_XEN_VCPU_CPU ? x->vcpu[i].tsc
+									    : x->vcpu[ref].tsc;
 	} else if (x->dom_type == XTS_LIBXC_DOM_X86_PV) {
 		uint64_t latest = 0;
 

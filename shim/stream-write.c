@@ -190,10 +190,9 @@ int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_exp
 		return w_fail(&w, -ENOTSUP, 0, "the stream", "only x86 HVM guests can be exported");
 	if (version < XTS_LIBXC_VERSION_MIN || version > XTS_LIBXC_VERSION_MAX)
 		return w_fail(&w, -EINVAL, 0, "the stream", "libxc version must be 2 or 3");
-	if (!(x->have & XTS_XEN_HAVE_TSC_INFO) || x->nr_vcpus == 0 ||
-	    x->nr_vcpus > XTS_MAX_VCPUS || !(x->vcpu[0].present & XTS_XEN_VCPU_CPU))
+	if (!(x->have & XTS_XEN_HAVE_TSC_INFO) || x->nr_vcpus == 0 || x->nr_vcpus > XTS_MAX_VCPUS)
 		return w_fail(&w, -EINVAL, 0, "the stream",
-			      "the time state lacks X86_TSC_INFO or vCPU 0's CPU record");
+			      "the time state lacks X86_TSC_INFO or vCPUs");
 	if (x->nr_params > XTS_XEN_MAX_PARAMS)
 		return w_fail(&w, -EINVAL, 0, "the stream", "too many HVM params");
 

@@ -490,6 +490,36 @@ static void test_record_order(void **state)
 	bad_done(&b);
 }
 
+/* A checkpointed (Remus-style) bare stream: the last checkpoint's state wins. */
+static void test_checkpoint(void **state)
+{
+	struct gen_opts o;
+	struct gen a, b;
+	struct xts_xen_time *x = xt_alloc();
+	struct xts_stream_info info;
+	struct xts_stream_error err;
+	const struct gen_rec *end, *pg;
+
+	gen_opts_default(&o);
+	o.wrap = 0;
+	gen_stream(&a, &o);
+	o.tsc0 += 5000000;
+	o.incarnation = 9;
+	gen_stream(&b, &o);
+	end = gen_find(&a, 2, 0, 0);
+	set_int(a.b + end->offset, 14, 4, false);          /* END -> CHECKPOINT */
+	pg = gen_find(&b, 2, 1, 0);                       /* the second round's records */
+	gen_raw(&a, b.b + pg->offset, b.len - pg->offset);
+	if (parse(a.b, a.len, NULL, x, &info, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(info.nr_checkpoints, 1);
+	assert_int_equal(x->vcpu[0].tsc, o.tsc0);
+	assert_int_equal(x->incarnation, 9);
+	free(x);
+	free(a.b);
+	free(b.b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_hvm_context_rules),
 		cmocka_unit_test(test_record_order),
+		cmocka_unit_test(test_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
