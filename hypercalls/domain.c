@@ -91,6 +91,7 @@ void xts_dom_latch_layout(struct xts_domain *d, bool long_mode)
 	if (id != d->layout_id) {
 		d->layout_id = id;
 		d->lay = xts_layout_get(id);
+		d->generation++;
 		for (i = 0; i < d->cfg.nr_vcpus; i++)
 			xts_runstate_publish(d, i);
 	}
@@ -383,4 +384,31 @@ void xts_domain_send_virq(struct xts_domain *d, unsigned vcpu, unsigned virq)
 	pthread_mutex_lock(&d->lock);
 	xts_evtchn_raise_virq(d, vcpu, virq);
 	pthread_mutex_unlock(&d->lock);
+}
+
+int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
+			 unsigned vcpu, struct xts_vcpu_areas *va)
+{
+	if (va && vcpu >= d->cfg.nr_vcpus)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (dom) {
+		dom->generation = d->generation;
+		dom->shared_info_gpa = d->shinfo_gpa;
+		dom->long_mode = d->layout_id != XTS_LAYOUT_X86_32;
+		dom->callback_vector = d->callback_vector;
+		dom->runstate_update_flag = d->runstate_update_flag;
+	}
+	if (va) {
+		const struct xts_vcpu *v = &d->v[vcpu];
+
+		va->vcpu_info_gpa = v->vcpu_info_gpa;
+		va->time_gpa = v->time_area.set ? v->time_area.gpa[0] : XTS_NO_AREA;
+		va->runstate_gpa[0] = v->runstate_area.set ? v->runstate_area.gpa[0] : XTS_NO_AREA;
+		va->runstate_gpa[1] = v->runstate_area.set ? v->runstate_area.gpa[1] : XTS_NO_AREA;
+		va->runstate_len0 = v->runstate_area.set ? v->runstate_area.len0 : 0;
+		va->upcall_vector = v->upcall_vector;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return 0;
 }

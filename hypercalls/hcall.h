@@ -27,7 +27,7 @@
 #define XTS_XENFEAT_runstate_phys_area          18
 #define XTS_XENFEAT_vcpu_time_phys_area         19
 
-#define XTS_NO_GPA       UINT64_MAX
+#define XTS_NO_GPA       XTS_NO_AREA
 #define XTS_NR_PORTS     4096          /* 2-level ABI on a 64-bit layout */
 #define XTS_POLL_MAX     128           /* Xen's limit on SCHEDOP_poll ports */
 #define XTS_MS           1000000ULL
@@ -128,6 +128,7 @@ struct xts_domain {
 	uint8_t callback_vector;        /* 0: no vector callback */
 	uint64_t params[HVM_NR_PARAMS];
 	bool runstate_update_flag;      /* VMASST_TYPE_runstate_update_flag */
+	uint64_t generation;            /* bumped on every registration change */
 	bool store_broken, console_broken;
 	struct xts_port ports[XTS_NR_PORTS];
 	struct xts_vcpu *v;

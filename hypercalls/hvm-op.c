@@ -40,6 +40,7 @@ static int set_callback(struct xts_call *c, uint64_t value)
 			return -XEN_EINVAL;
 	}
 	d->callback_vector = vector;
+	d->generation++;
 	d->params[HVM_PARAM_CALLBACK_IRQ] = value;
 	xts_dom_latch_layout(d, c->h->long_mode);
 	return 0;
@@ -85,6 +86,7 @@ int64_t xts_do_hvm_op(struct xts_call *c)
 		if (u.vcpu >= d->cfg.nr_vcpus)
 			return -XEN_ENOENT;
 		d->v[u.vcpu].upcall_vector = u.vector;
+		d->generation++;
 		/* Xen re-asserts the upcall: an event already pending is not lost. */
 		if (__atomic_load_n(xts_dom_vcpu_info(d, u.vcpu) + XTS_VI_UPCALL_PENDING,
 				    __ATOMIC_SEQ_CST))

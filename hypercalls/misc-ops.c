@@ -94,6 +94,7 @@ static int64_t add_to_physmap(struct xts_call *c, uint64_t arg)
 	if (old != new)
 		memmove(new, old, XTS_PAGE_SIZE);
 	d->shinfo_gpa = gpa;
+	d->generation++;
 	for (i = 0; i < d->cfg.nr_vcpus; i++)
 		if (d->v[i].vcpu_info_gpa == XTS_NO_GPA)
 			xts_dom_publish_vcpu_time(d, i);
@@ -171,9 +172,11 @@ int64_t xts_do_vm_assist(struct xts_call *c)
 	switch (cmd) {
 	case VMASST_CMD_enable:
 		c->d->runstate_update_flag = true;
+		c->d->generation++;
 		return 0;
 	case VMASST_CMD_disable:
 		c->d->runstate_update_flag = false;
+		c->d->generation++;
 		return 0;
 	default:
 		return -XEN_ENOSYS;

@@ -37,6 +37,7 @@ static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t ar
 	old = xts_dom_vcpu_info(d, vcpu);
 	memmove(new, old, size);
 	v->vcpu_info_gpa = gpa;
+	d->generation++;
 	xts_dom_publish_vcpu_time(d, vcpu);
 	/* As Xen: mark everything pending so no event is lost in the move. */
 	if (wb == 8)
@@ -75,6 +76,7 @@ static int64_t register_time_area(struct xts_call *c, unsigned vcpu, uint64_t ar
 		return rc;
 	if (phys ? addr == PHYS_UNREGISTER : addr == 0) {
 		v->time_area.set = false;
+		d->generation++;
 		return 0;
 	}
 	/* The record is published with the version protocol: aligned, in one page. */
@@ -88,6 +90,7 @@ static int64_t register_time_area(struct xts_call *c, unsigned vcpu, uint64_t ar
 		return rc;
 	}
 	v->time_area = a;
+	d->generation++;
 	xts_dom_publish_vcpu_time(d, vcpu);
 	return 0;
 }
@@ -105,6 +108,7 @@ static int64_t register_runstate_area(struct xts_call *c, unsigned vcpu, uint64_
 		return rc;
 	if (phys ? addr == PHYS_UNREGISTER : addr == 0) {
 		v->runstate_area.set = false;
+		d->generation++;
 		return 0;
 	}
 	if (phys) {
@@ -118,6 +122,7 @@ static int64_t register_runstate_area(struct xts_call *c, unsigned vcpu, uint64_
 		return rc;
 	}
 	v->runstate_area = a;
+	d->generation++;
 	xts_runstate_publish(d, vcpu);
 	return 0;
 }

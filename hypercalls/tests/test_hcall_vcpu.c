@@ -399,6 +399,44 @@ static void test_translate_gva(void **state)
 	fake_free(f);
 }
 
+/* The registrations a kernel backend forwards to KVM, and their generation. */
+static void test_get_areas(void **state)
+{
+	struct fake *f = fake_new(2);
+	struct xts_domain_areas da, db;
+	struct xts_vcpu_areas va;
+
+	assert_int_equal(xts_domain_get_areas(f->d, &da, 0, &va), 0);
+	assert_int_equal(da.shared_info_gpa, XTS_NO_AREA);
+	assert_true(da.long_mode);
+	assert_int_equal(va.vcpu_info_gpa, XTS_NO_AREA);
+	assert_int_equal(va.time_gpa, XTS_NO_AREA);
+	assert_int_equal(va.runstate_gpa[0], XTS_NO_AREA);
+	assert_int_equal(xts_domain_get_areas(f->d, NULL, 2, &va), -EINVAL);
+
+	map_shinfo(f, SHINFO_GPA);
+	set_callback_vector(f, 0xf3);
+	assert_int_equal(reg_vcpu_info(f, 1, 1, 0x50, 64), 0);
+	assert_int_equal(reg_area(f, 15, 1, 0x60000), 0);
+	assert_int_equal(reg_area(f, VCPUOP_register_runstate_memory_area, 1, 0x71000 - 8), 0);
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, 0x30000, false), 0);
+	assert_int_equal(xts_domain_get_areas(f->d, &db, 1, &va), 0);
+	assert_true(db.generation > da.generation);
+	assert_int_equal(db.shared_info_gpa, SHINFO_GPA);
+	assert_false(db.long_mode);
+	assert_int_equal(db.callback_vector, 0xf3);
+	assert_int_equal(va.vcpu_info_gpa, 0x50040);
+	assert_int_equal(va.time_gpa, 0x60000);
+	assert_int_equal(va.runstate_gpa[0], 0x71000 - 8);
+	assert_int_equal(va.runstate_gpa[1], 0x71000);
+	assert_int_equal(va.runstate_len0, 8);
+	/* Nothing changed: same generation. */
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40011);
+	assert_int_equal(xts_domain_get_areas(f->d, &da, 0, NULL), 0);
+	assert_int_equal(da.generation, db.generation);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_up_down_initialise),
 		cmocka_unit_test(test_initialise_needs_vcpu_info),
 		cmocka_unit_test(test_translate_gva),
+		cmocka_unit_test(test_get_areas),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
