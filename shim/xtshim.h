@@ -452,6 +452,29 @@ void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
 /* Name of a hypercall number ("xen_version", ...), "unknown" if none (for logs). */
 const char *xts_hypercall_name(uint32_t nr);
 
+/*
+ * What the guest has registered, for a backend that lets KVM maintain the
+ * records (KVM_XEN_*_ATTR): read it after a hypercall and forward what
+ * changed.  generation increases with every change of any field.
+ */
+#define XTS_NO_AREA UINT64_MAX
+struct xts_vcpu_areas {
+	uint64_t vcpu_info_gpa;       /* registered vcpu_info, XTS_NO_AREA: legacy slot */
+	uint64_t time_gpa;            /* VCPUOP 13/15 secondary record */
+	uint64_t runstate_gpa[2];     /* [1]: second page of a straddling area, or XTS_NO_AREA */
+	uint32_t runstate_len0;       /* bytes at runstate_gpa[0] */
+	uint8_t upcall_vector;        /* HVMOP_set_evtchn_upcall_vector, 0: none */
+};
+struct xts_domain_areas {
+	uint64_t generation;
+	uint64_t shared_info_gpa;     /* XTS_NO_AREA until mapped */
+	bool long_mode;               /* latched shared_info / runstate layout */
+	uint8_t callback_vector;      /* HVM_PARAM_CALLBACK_IRQ vector type, 0: none */
+	bool runstate_update_flag;    /* VMASST_TYPE_runstate_update_flag */
+};
+int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
+			 unsigned vcpu, struct xts_vcpu_areas *v);
+
 /* ==== [section: backends] (shim/ KVM backends) ==== */
 /*
  * x86 KVM helpers (shim/x86/) for a VMM that owns its KVM file descriptors
