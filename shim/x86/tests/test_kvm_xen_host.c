@@ -239,6 +239,25 @@ static void test_clock_sample(void **state)
 	}
 }
 
+/* The stub instruction follows the CPU vendor, as /proc/cpuinfo names it. */
+static void test_stub_transport(void **state)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (!f) {
+		print_message("SKIP: /proc/cpuinfo: %s\n", strerror(errno));
+		skip();
+	}
+	char line[256], vendor[64] = "";
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "vendor_id : %63s", vendor) == 1)
+			break;
+	fclose(f);
+	print_message("vendor %s\n", vendor);
+	bool amd = !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine");
+	assert_int_equal(xts_kvm_xen_stub_transport(),
+			 amd ? XTS_TRANSPORT_VMMCALL : XTS_TRANSPORT_VMCALL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +266,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tsc_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_clock_then_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_sample, setup, teardown),
+		cmocka_unit_test(test_stub_transport),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
