@@ -4,6 +4,7 @@
  * VCPUOP_initialise (struct vcpu_hvm_context, 32- or 64-bit).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -113,10 +114,43 @@ int regs__check_hvm_context(const vcpu_hvm_context_t *ctx)
 	return -XEN_EINVAL;
 }
 
+/*
+ * Where each register sits in kvm_regs / kvm_sregs and in the two
+ * vcpu_hvm_context layouts (the 32-bit one has 4-byte fields, except EFER).
+ */
+static const struct ctx_reg {
+	size_t kvm_off;         /* in kvm_regs (first table) or kvm_sregs (second) */
+	size_t off32, size32, off64;
+} ctx_gprs[] = {
+#define F32(f) offsetof(struct vcpu_hvm_x86_32, f), sizeof(((struct vcpu_hvm_x86_32 *)0)->f)
+#define GPR(k, e) { offsetof(struct kvm_regs, k), F32(e), offsetof(struct vcpu_hvm_x86_64, k) }
+	GPR(rax, eax), GPR(rcx, ecx), GPR(rdx, edx), GPR(rbx, ebx), GPR(rsp, esp),
+	GPR(rbp, ebp), GPR(rsi, esi), GPR(rdi, edi), GPR(rip, eip), GPR(rflags, eflags),
+#undef GPR
+}, ctx_crs[] = {
+#define CR(k) { offsetof(struct kvm_sregs, k), F32(k), offsetof(struct vcpu_hvm_x86_64, k) }
+	CR(cr0), CR(cr3), CR(cr4), CR(efer),
+#undef CR
+#undef F32
+};
+
+static void copy_regs(void *dst, const struct ctx_reg *map, size_t n, const void *ctx, bool is64)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+		if (is64)
+			memcpy(&v, (const uint8_t *)ctx + map[i].off64, 8);
+		else
+			memcpy(&v, (const uint8_t *)ctx + map[i].off32, map[i].size32);
+		memcpy((uint8_t *)dst + map[i].kvm_off, &v, 8);
+	}
+}
+
 int regs__hvm_context(struct vmm_cpu *c, const vcpu_hvm_context_t *ctx)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
+	bool is64 = ctx->mode == VCPU_HVM_MODE_64B;
 
 	if (regs__check_hvm_context(ctx))
 		return -EINVAL;
@@ -124,36 +158,23 @@ int regs__hvm_context(struct vmm_cpu *c, const vcpu_hvm_context_t *ctx)
 		return -errno;
 	sregs_base(&s);
 	memset(&r, 0, sizeof(r));
+	copy_regs(&r, ctx_gprs, sizeof(ctx_gprs) / sizeof(ctx_gprs[0]), &ctx->cpu_regs, is64);
+	copy_regs(&s, ctx_crs, sizeof(ctx_crs) / sizeof(ctx_crs[0]), &ctx->cpu_regs, is64);
+	r.rflags |= RFLAGS_FIXED;
+	s.cr0 |= CR0_ET;
 
-	if (ctx->mode == VCPU_HVM_MODE_32B) {
+	if (is64) {
+		/* Xen gives a 64-bit context flat long-mode segments. */
+		s.cs = seg_from_ar(0x8, 0, 0xffffffff, AR_CODE64);
+		s.ds = s.es = s.fs = s.gs = s.ss = seg_from_ar(0x10, 0, 0xffffffff, AR_DATA32);
+	} else {
 		const struct vcpu_hvm_x86_32 *x = &ctx->cpu_regs.x86_32;
 		s.cs = seg_from_ar(0x8, x->cs_base, x->cs_limit, x->cs_ar);
 		s.ds = seg_from_ar(0x10, x->ds_base, x->ds_limit, x->ds_ar);
 		s.ss = seg_from_ar(0x10, x->ss_base, x->ss_limit, x->ss_ar);
 		s.es = seg_from_ar(0x10, x->es_base, x->es_limit, x->es_ar);
 		s.fs = s.gs = s.ds;
-		if (AR_P(x->tr_ar))
-			s.tr = seg_from_ar(0x18, x->tr_base, x->tr_limit, x->tr_ar);
-		s.cr0 = x->cr0 | CR0_ET;
-		s.cr3 = x->cr3;
-		s.cr4 = x->cr4;
-		s.efer = x->efer;
-		r.rax = x->eax, r.rcx = x->ecx, r.rdx = x->edx, r.rbx = x->ebx;
-		r.rsp = x->esp, r.rbp = x->ebp, r.rsi = x->esi, r.rdi = x->edi;
-		r.rip = x->eip;
-		r.rflags = x->eflags | RFLAGS_FIXED;
-	} else {
-		const struct vcpu_hvm_x86_64 *x = &ctx->cpu_regs.x86_64;
-		s.cs = seg_from_ar(0x8, 0, 0xffffffff, AR_CODE64);
-		s.ds = s.es = s.fs = s.gs = s.ss = seg_from_ar(0x10, 0, 0xffffffff, AR_DATA32);
-		s.cr0 = x->cr0 | CR0_ET;
-		s.cr3 = x->cr3;
-		s.cr4 = x->cr4;
-		s.efer = x->efer;
-		r.rax = x->rax, r.rcx = x->rcx, r.rdx = x->rdx, r.rbx = x->rbx;
-		r.rsp = x->rsp, r.rbp = x->rbp, r.rsi = x->rsi, r.rdi = x->rdi;
-		r.rip = x->rip;
-		r.rflags = x->rflags | RFLAGS_FIXED;
+		s.tr = seg_from_ar(0x18, x->tr_base, x->tr_limit, x->tr_ar);
 	}
 	return set_state(c, &s, &r);
 }

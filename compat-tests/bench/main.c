@@ -8,6 +8,7 @@
  * Figures are printed as "figure: NAME VALUE UNIT".
  */
 #include "compat-tests/lib/guest.h"
+#include "compat-tests/lib/xtest.h"
 
 const char test_title[] = "bench: hypercall round trip, null exit, timer lateness";
 
@@ -82,13 +83,9 @@ static int64_t late[TIMERS];
 static void bench_timers(void)
 {
 	evtchn_port_t port;
-	int rc = xen_set_upcall_vector(0);
-	if (rc && (rc = xen_set_callback_vector())) {
-		xerror("no upcall vector: %d", rc);
-		return;
-	}
-	if ((rc = evtchn_bind_virq(VIRQ_TIMER, 0, on_timer, NULL, &port))) {
-		xerror("bind_virq: %d", rc);
+	int rc = timer_bind(0, on_timer, NULL, &port);
+	if (rc) {
+		xerror("binding VIRQ_TIMER with an upcall vector: %d", rc);
 		return;
 	}
 	/* idle=spin: wait with interrupts on but without hlt (delivery to a running vCPU). */
@@ -133,16 +130,8 @@ static void bench_timers(void)
 
 void test_main(void)
 {
-	int rc;
-	if (!xen_detect()) {
-		xskip("no Xen CPUID leaves");
+	if (!xtest_setup(SETUP_HCALL | SETUP_SHINFO | SETUP_VCPU_INFO))
 		return;
-	}
-	if ((rc = xen_install_hypercall_page()) || (rc = xen_map_shared_info()) ||
-	    (rc = xen_register_vcpu_info(0))) {
-		xerror("Xen set-up: %d", rc);
-		return;
-	}
 	bench_calls();
 	bench_timers();
 }

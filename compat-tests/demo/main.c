@@ -5,6 +5,7 @@
  * 3), woken by its own singleshot timer, then the guest powers off.
  */
 #include "compat-tests/lib/guest.h"
+#include "compat-tests/lib/xtest.h"
 
 const char test_title[] = "demo: Xen time on every vCPU";
 
@@ -55,13 +56,9 @@ static void show(unsigned cpu)
 static void run(unsigned cpu)
 {
 	evtchn_port_t port;
-	int rc = xen_set_upcall_vector(cpu);
-	if (rc && (cpu || (rc = xen_set_callback_vector()))) {
-		xerror("vCPU %u: no upcall vector: %d", cpu, rc);
-		goto out;
-	}
-	if ((rc = evtchn_bind_virq(VIRQ_TIMER, cpu, on_timer, NULL, &port))) {
-		xerror("vCPU %u: bind_virq(VIRQ_TIMER): %d", cpu, rc);
+	int rc = timer_bind(cpu, on_timer, NULL, &port);
+	if (rc) {
+		xerror("vCPU %u: binding VIRQ_TIMER with an upcall vector: %d", cpu, rc);
 		goto out;
 	}
 	/* vCPUs take turns: vCPU n ticks n * 100 ms after vCPU 0. */
@@ -87,15 +84,8 @@ void test_main(void)
 {
 	char buf[16];
 	int rc;
-	if (!xen_detect()) {
-		xskip("no Xen CPUID leaves");
+	if (!xtest_setup(SETUP_HCALL | SETUP_SHINFO | SETUP_VCPU_INFO))
 		return;
-	}
-	if ((rc = xen_install_hypercall_page()) || (rc = xen_map_shared_info()) ||
-	    (rc = xen_register_vcpu_info(0))) {
-		xerror("Xen set-up: %d", rc);
-		return;
-	}
 	uint64_t seconds = cmdline_arg("seconds", buf, sizeof(buf)) ? strtou64(buf, NULL) : 3;
 	unsigned n = smp_possible_cpus();
 	if (n > MAX_CPUS)

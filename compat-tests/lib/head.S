@@ -19,6 +19,16 @@
 	.align 4
 	.popsection
 
+/* Flat data segments everywhere (clobbers %eax). */
+.macro LOAD_DATA_SEGS
+	mov $SEL_DATA, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	mov %eax, %fs
+	mov %eax, %gs
+.endm
+
 	.section .text.head, "ax"
 	.code32
 	.global _start
@@ -28,12 +38,7 @@ _start:
 	mov %ebx, %esi            /* hvm_start_info, kept across the set-up */
 	lgdt gdt_ptr
 	ljmp $SEL_CODE32, $1f
-1:	mov $SEL_DATA, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	mov %eax, %fs
-	mov %eax, %gs
+1:	LOAD_DATA_SEGS
 	mov $(cpu_stacks + STACK_SIZE), %esp
 
 #ifdef __x86_64__
@@ -87,12 +92,7 @@ ap_entry:                         /* %rdi = cpu, %rsp = its stack, long mode on 
 	push %rax
 	lretq
 1:	pop %rdi
-	mov $SEL_DATA, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	mov %eax, %fs
-	mov %eax, %gs
+	LOAD_DATA_SEGS
 	call ap_start
 	ud2
 #else
@@ -104,12 +104,7 @@ ap_entry:                         /* %rdi = cpu, %rsp = its stack, long mode on 
 ap_entry:                         /* %ebx = cpu, %esp = its stack */
 	lgdt gdt_ptr
 	ljmp $SEL_CODE32, $1f
-1:	mov $SEL_DATA, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	mov %eax, %fs
-	mov %eax, %gs
+1:	LOAD_DATA_SEGS
 	push %ebx
 	call ap_start
 	ud2

@@ -11,18 +11,26 @@ const char *cmdline(void)
 	return (const char *)(uintptr_t)start_info->cmdline_paddr;
 }
 
+/* The next space-separated word at or after *p: its start, and *len. */
+static const char *next_word(const char **p, size_t *len)
+{
+	while (**p == ' ')
+		(*p)++;
+	const char *w = *p;
+	while (**p && **p != ' ')
+		(*p)++;
+	*len = (size_t)(*p - w);
+	return w;
+}
+
 const char *cmdline_arg(const char *key, char *buf, size_t len)
 {
-	size_t klen = strlen(key);
+	size_t klen = strlen(key), wlen;
 	const char *p = cmdline();
 	while (*p) {
-		while (*p == ' ')
-			p++;
-		const char *w = p;
-		while (*p && *p != ' ')
-			p++;
-		if ((size_t)(p - w) > klen && !strncmp(w, key, klen) && w[klen] == '=') {
-			size_t n = (size_t)(p - w) - klen - 1;
+		const char *w = next_word(&p, &wlen);
+		if (wlen > klen && !strncmp(w, key, klen) && w[klen] == '=') {
+			size_t n = wlen - klen - 1;
 			if (!len)
 				return NULL;
 			if (n >= len)
@@ -37,15 +45,11 @@ const char *cmdline_arg(const char *key, char *buf, size_t len)
 
 bool cmdline_has(const char *word)
 {
-	size_t len = strlen(word);
+	size_t len = strlen(word), wlen;
 	const char *p = cmdline();
 	while (*p) {
-		while (*p == ' ')
-			p++;
-		const char *w = p;
-		while (*p && *p != ' ')
-			p++;
-		if ((size_t)(p - w) == len && !strncmp(w, word, len))
+		const char *w = next_word(&p, &wlen);
+		if (wlen == len && !strncmp(w, word, len))
 			return true;
 	}
 	return false;

@@ -5,6 +5,7 @@
  * upcall vector, never before its deadline.
  */
 #include "compat-tests/lib/guest.h"
+#include "compat-tests/lib/xtest.h"
 
 const char test_title[] = "smoke: find Xen, read time, take a timer upcall";
 
@@ -59,13 +60,9 @@ static void check_time(void)
 static void check_timer(unsigned cpu)
 {
 	evtchn_port_t port;
-	int rc = xen_set_upcall_vector(cpu);
-	if (rc && (cpu || (rc = xen_set_callback_vector()))) {
-		xfail("vCPU %u: no upcall vector (set_evtchn_upcall_vector, CALLBACK_IRQ): %d", cpu, rc);
-		return;
-	}
-	if ((rc = evtchn_bind_virq(VIRQ_TIMER, cpu, on_timer, NULL, &port))) {
-		xfail("vCPU %u: bind_virq(VIRQ_TIMER): %d", cpu, rc);
+	int rc = timer_bind(cpu, on_timer, NULL, &port);
+	if (rc) {
+		xfail("vCPU %u: upcall vector + bind_virq(VIRQ_TIMER): %d", cpu, rc);
 		return;
 	}
 	uint64_t deadline = xen_system_time() + TIMER_DELAY_NS;
