@@ -1,0 +1,155 @@
+/*
+ * Secondary time areas: VCPUOP_register_vcpu_time_memory_area (13, by
+ * guest virtual address) and VCPUOP_register_vcpu_time_phys_area (15, by
+ * guest physical address, Xen 4.18).  A registered area carries the same
+ * record as vcpu_info's (every field but the version, which follows what
+ * the area held); after unregistering (13: a NULL address, 15: ~0) the
+ * area is left alone while the primary record is republished; 15 refuses
+ * an area crossing a page (-ENXIO) or outside RAM (-EINVAL).  With 2 vCPUs,
+ * vCPU 1 registers its own area and checks it the same way.
+ */
+#include "compat-tests/lib/xtest.h"
+
+const char test_title[] = "timearea: secondary vcpu_time_info areas (VCPUOP 13 and 15)";
+
+#define VCPUOP_register_vcpu_time_phys_area 15   /* Xen 4.18; not in 4.17's headers */
+#define REPUBLISH_WAIT_NS (2 * NS_PER_S)
+
+/* Areas in their own page, so a page-crossing one can be made from it. */
+static uint8_t page[MAX_CPUS][4096] __attribute__((aligned(4096)));
+
+static struct vcpu_time_info *area(unsigned cpu, unsigned off)
+{
+	return (struct vcpu_time_info *)(page[cpu] + off);
+}
+
+static long register_area(unsigned cpu, bool phys, uint64_t addr)
+{
+	struct vcpu_register_time_memory_area a;
+	memset(&a, 0, sizeof(a));
+	a.addr.p = addr;    /* identity mapped: virtual = physical */
+	return vcpu_op(phys ? VCPUOP_register_vcpu_time_phys_area :
+		       VCPUOP_register_vcpu_time_memory_area, cpu, &a);
+}
+
+static void snapshot(volatile struct vcpu_time_info *src, struct vcpu_time_info *t)
+{
+	uint32_t v;
+	do {
+		v = src->version;
+		barrier();
+		memcpy(t, (const void *)src, sizeof(*t));
+		barrier();
+	} while ((v & 1) || v != src->version);
+}
+
+/* The area and the primary record hold the same values (retried across an update). */
+static void check_same(unsigned cpu, volatile struct vcpu_time_info *sec, const char *what)
+{
+	volatile struct vcpu_time_info *pri = &xen_vcpu_info(cpu)->time;
+	struct vcpu_time_info p, s, p2;
+	for (unsigned tries = 0; tries < 5; tries++) {
+		snapshot(pri, &p);
+		snapshot(sec, &s);
+		snapshot(pri, &p2);
+		if (p.version == p2.version)
+			break;
+	}
+	check(s.version && !(s.version & 1), "vCPU %u %s: version %u", cpu, what, s.version);
+	check(s.tsc_timestamp == p.tsc_timestamp && s.system_time == p.system_time &&
+	      s.tsc_to_system_mul == p.tsc_to_system_mul && s.tsc_shift == p.tsc_shift &&
+	      s.flags == p.flags,
+	      "vCPU %u %s: tsc %llu sys %llu mul %#x shift %d flags %#x; vcpu_info: tsc %llu "
+	      "sys %llu mul %#x shift %d flags %#x", cpu, what,
+	      (unsigned long long)s.tsc_timestamp, (unsigned long long)s.system_time,
+	      s.tsc_to_system_mul, s.tsc_shift, s.flags, (unsigned long long)p.tsc_timestamp,
+	      (unsigned long long)p.system_time, p.tsc_to_system_mul, p.tsc_shift, p.flags);
+}
+
+/*
+ * Have the primary record republished: remap shared_info where it is
+ * (xtshim republishes then) and wait for a version change (Xen also
+ * republishes on its own, at least once a second).
+ */
+static bool republish(void)
+{
+	uint32_t v = xen_vcpu_info(0)->time.version;
+	int rc = xen_map_shared_info();
+	if (!expect_rc(rc, 0, "remapping shared_info"))
+		return false;
+	uint64_t limit = xen_system_time() + REPUBLISH_WAIT_NS;
+	while (xen_vcpu_info(0)->time.version == v && xen_system_time() < limit)
+		cpu_relax();
+	if (xen_vcpu_info(0)->time.version == v) {
+		xerror("the primary record was not republished within 2 s: cannot check unregistering");
+		return false;
+	}
+	return true;
+}
+
+static void check_kind(bool phys)
+{
+	const char *name = phys ? "phys area (15)" : "memory area (13)";
+	struct vcpu_time_info *a = area(0, 64);
+	memset(a, 0, sizeof(*a));
+	if (!expect_rc(register_area(0, phys, (uintptr_t)a), 0, "registering the %s", name))
+		return;
+	check_same(0, a, name);
+
+	/* Unregister, poison, republish: the area must keep the poison. */
+	long rc = register_area(0, phys, phys ? ~0ULL : 0);
+	if (!expect_rc(rc, 0, "unregistering the %s", name))
+		return;
+	static struct vcpu_time_info poison;
+	memset(&poison, 0xa5, sizeof(poison));
+	poison.version = 0x5a5a5a5a;
+	memcpy(a, &poison, sizeof(poison));
+	if (republish())
+		check(!memcmp(a, &poison, sizeof(poison)),
+		      "the %s was written after unregistering (version %u)", name, a->version);
+
+	/* Re-registering elsewhere works and publishes there at once. */
+	struct vcpu_time_info *b = area(0, 512);
+	memset(b, 0, sizeof(*b));
+	if (expect_rc(register_area(0, phys, (uintptr_t)b), 0, "registering the %s again", name))
+		check_same(0, b, name);
+	expect_rc(register_area(0, phys, phys ? ~0ULL : 0), 0, "unregistering the %s", name);
+	printk("%s: registered, same record, unregistered, registered elsewhere\n", name);
+}
+
+static void check_refusals(void)
+{
+	/* Crossing a page: Xen's map_guest_area() says -ENXIO. */
+	expect_rc(register_area(0, true, (uintptr_t)page[0] + 4096 - 16), -XEN_ENXIO,
+		  "phys area crossing a page");
+	/* Beyond RAM (the guest has at most a few GiB below 4 GiB here): not a RAM page. */
+	expect_rc(register_area(0, true, 0xfffff000ULL << 12), -XEN_EINVAL,
+		  "phys area outside guest RAM");
+	expect_rc(register_area(0, false, 0), 0, "unregistering a memory area never registered");
+}
+
+static void secondary(unsigned cpu)
+{
+	struct vcpu_time_info *a = area(cpu, 128);
+	memset(a, 0, sizeof(*a));
+	if (expect_rc(register_area(cpu, false, (uintptr_t)a), 0, "vCPU %u: memory area", cpu))
+		check_same(cpu, a, "memory area (13)");
+	a = area(cpu, 256);
+	memset(a, 0, sizeof(*a));
+	if (expect_rc(register_area(cpu, true, (uintptr_t)a), 0, "vCPU %u: phys area", cpu))
+		check_same(cpu, a, "phys area (15)");
+	printk("vCPU %u: its own areas carry its record\n", cpu);
+}
+
+void test_main(void)
+{
+	/* vCPU 0 keeps its vcpu_info in shared_info, where a remap republishes it. */
+	if (!xtest_setup(SETUP_HCALL | SETUP_SHINFO))
+		return;
+	check_kind(false);
+	check_kind(true);
+	check_refusals();
+	unsigned n = smp_possible_cpus();
+	for (unsigned cpu = 1; cpu < n && cpu < MAX_CPUS; cpu++)
+		smp_run(cpu, secondary, 5 * NS_PER_S);
+}
