@@ -102,6 +102,15 @@ bool wait_count(volatile unsigned *counter, unsigned seen, uint64_t limit_ns)
 	return moved || *counter != seen;
 }
 
+bool halt_count(volatile unsigned *counter, unsigned seen, uint64_t limit_ns)
+{
+	/* sti; hlt per round: the library's LAPIC heartbeat bounds each sleep. */
+	while (*counter == seen && xen_system_time() < limit_ns)
+		safe_halt();
+	local_irq_disable();
+	return *counter != seen;
+}
+
 void delay_ns(uint64_t ns)
 {
 	uint64_t end = xen_system_time() + ns;

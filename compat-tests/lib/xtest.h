@@ -44,6 +44,8 @@ int timer_bind(unsigned cpu, evtchn_handler_t fn, void *arg, evtchn_port_t *port
  * hanging the guest: the limit always ends the wait.
  */
 bool wait_count(volatile unsigned *counter, unsigned seen, uint64_t limit_ns);
+/* The same, halting between interrupts (the way a guest idles). */
+bool halt_count(volatile unsigned *counter, unsigned seen, uint64_t limit_ns);
 /* Busy-wait for `ns` of system time (interrupts as they are). */
 void delay_ns(uint64_t ns);
 
