@@ -7,7 +7,7 @@ ifeq ($(ARCH),x86_64)
 DEPS_PKGS += gcc-12-multilib
 
 # Folders that are images but not pass/fail tests.
-COMPAT_NOT_TESTS := demo bench
+COMPAT_NOT_TESTS := demo bench shutdown
 COMPAT_ALL   := $(filter-out lib,$(patsubst compat-tests/%/main.c,%,$(wildcard compat-tests/*/main.c)))
 COMPAT_TESTS := $(filter-out $(COMPAT_NOT_TESTS),$(COMPAT_ALL))
 COMPAT_VCPUS ?= 1 2

@@ -38,6 +38,14 @@ $(foreach t,$(VMM_TEST_SRCS),$(eval $(call vmm_test_rule,$(t))))
 
 endif
 
+# Exit status per shutdown reason, booting compat-tests/shutdown.
+$(B)/vmm-exit-status: vmm/tests/exit-status.sh vmm/build.mk $(VMM_BIN) \
+		$(B)/compat-tests/shutdown-64.elf $(B)/compat-tests/shutdown-32.elf
+	printf '#!/bin/sh\nexec "%s" "%s" "%s"\n' "$(CURDIR)/vmm/tests/exit-status.sh" \
+		"$(CURDIR)/$(VMM_BIN)" "$(CURDIR)/$(B)/compat-tests" > $@
+	chmod +x $@
+CHECK_PROGRAMS += $(B)/vmm-exit-status
+
 # `make run`: the demo guest on 2 vCPUs, showing its Xen time for 3 seconds.
 DEMO_IMAGE := $(B)/compat-tests/demo-64.elf
 run: $(VMM_BIN) $(DEMO_IMAGE)

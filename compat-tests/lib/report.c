@@ -34,11 +34,17 @@ void xen_shutdown(unsigned reason)
 {
 	if (hypercall_page_ready()) {
 		struct sched_shutdown s = { .reason = reason };
-		sched_op(SCHEDOP_shutdown, &s);
+		long rc = sched_op(SCHEDOP_shutdown, &s);
+		printk("SCHEDOP_shutdown(%u) returned %ld\n", reason, rc);
 	}
-	/* No Xen, or it refused: stop here for good. */
+	/*
+	 * No Xen, or it refused: a triple fault (no IDT, then an exception)
+	 * stops any VMM, where a halt loop would leave the runner waiting.
+	 */
+	struct __attribute__((packed)) { uint16_t limit; uintptr_t base; } none = { 0, 0 };
+	__asm__ __volatile__("cli; lidt %0; int3" :: "m"(none));
 	for (;;)
-		__asm__ __volatile__("cli; hlt");
+		__asm__ __volatile__("hlt");
 }
 
 void report_and_exit(void)

@@ -1,0 +1,44 @@
+#!/bin/bash
+# `xtshim run` exit status for each way a guest stops (see man/xtshim.1):
+#   exit-status.sh XTSHIM IMAGE_DIR
+# Ends with "N passed, N failed, N skipped".
+set -u
+xtshim=$1 dir=$2
+pass=0 fail=0 skip=0
+cases=("0 0 poweroff" "1 4 reboot" "2 5 suspend" "3 2 crash" "4 3 watchdog"
+       "5 5 soft_reset" "fault 6 triple-fault"
+       "77 6 unknown-reason-refused-then-triple-fault")
+for env in 64 32; do
+	for c in "${cases[@]}"; do
+		read -r reason want name <<<"$c"
+		if [ ! -w /dev/kvm ]; then
+			echo "SKIP $name-$env (no /dev/kvm)"
+			skip=$((skip + 1))
+			continue
+		fi
+		timeout 60 "$xtshim" run --cmdline "reason=$reason" "$dir/shutdown-$env.elf" >/dev/null 2>&1
+		got=$?
+		if [ "$got" -eq "$want" ]; then
+			echo "PASS $name-$env: exit status $got"
+			pass=$((pass + 1))
+		else
+			echo "FAIL $name-$env: exit status $got, want $want"
+			fail=$((fail + 1))
+		fi
+	done
+done
+# The VMM's own errors: a missing image, a non-ELF file, a bad option.
+for c in "/nonexistent.elf" "$0" "--vcpus 0 $dir/shutdown-64.elf" "--mem 1 $dir/shutdown-64.elf"; do
+	# shellcheck disable=SC2086
+	"$xtshim" run $c >/dev/null 2>&1
+	got=$?
+	if [ "$got" -eq 1 ]; then
+		echo "PASS vmm-error '$c': exit status 1"
+		pass=$((pass + 1))
+	else
+		echo "FAIL vmm-error '$c': exit status $got, want 1"
+		fail=$((fail + 1))
+	fi
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
