@@ -39,6 +39,28 @@ static long stop_periodic(unsigned cpu)
 	return vcpu_op(VCPUOP_stop_periodic_timer, cpu, NULL);
 }
 
+static evtchn_port_t timer_port[MAX_CPUS];
+
+/*
+ * After the stop: wait until the timer's port is no longer pending (an
+ * event raised before the stop has reached the handler); from then on any
+ * tick comes from a timer that should not exist.  Delivery can take tens
+ * of ms on a loaded host, so this is not a fixed delay.
+ */
+static unsigned drained_ticks(unsigned cpu)
+{
+	evtchn_port_t port = timer_port[cpu];
+	xen_ulong_t bit = (xen_ulong_t)1 << (port % (8 * sizeof(xen_ulong_t)));
+	volatile xen_ulong_t *word = &shared_info->evtchn_pending[port / (8 * sizeof(xen_ulong_t))];
+	uint64_t limit = xen_system_time() + GIVE_UP_NS;
+	local_irq_enable();
+	while ((*word & bit) && xen_system_time() < limit)
+		cpu_relax();
+	local_irq_disable();
+	check(!(*word & bit), "vCPU %u: the timer port stays pending", cpu);
+	return ticks[cpu];
+}
+
 static void check_ticks(void)
 {
 	uint64_t gaps[TICKS - 1];
@@ -69,25 +91,37 @@ static void check_ticks(void)
 	report_figure("tick_gap_p99", percentile(gaps, TICKS - 1, 99), "ns");
 
 	/* Stopped: quiet for several periods. */
-	unsigned after = ticks[0];
-	delay_ns(PERIOD_NS / 2);   /* a tick already in flight may still land */
-	after = ticks[0];
+	unsigned after = drained_ticks(0);
 	local_irq_enable();
 	delay_ns(4 * PERIOD_NS);
 	local_irq_disable();
 	check(ticks[0] == after, "%u ticks after stop_periodic_timer", ticks[0] - after);
 }
 
-static volatile bool vcpu1_ready, vcpu1_stop;
+static volatile bool vcpu1_ready, vcpu1_stop, vcpu1_drain, vcpu1_checked;
+static volatile unsigned vcpu1_late_ticks;
+
+/* vCPU 1 counts its ticks; asked to, it drains and counts what still comes. */
 static void secondary(unsigned cpu)
 {
 	evtchn_port_t port;
 	if (!expect_rc(timer_bind(cpu, on_timer, NULL, &port), 0, "vCPU %u: binding VIRQ_TIMER", cpu))
 		return;
+	timer_port[cpu] = port;
 	vcpu1_ready = true;
 	local_irq_enable();
-	while (!vcpu1_stop)
+	while (!vcpu1_stop) {
+		if (vcpu1_drain) {
+			/* Here, outside the handler: what drained_ticks() counts is final. */
+			unsigned after = drained_ticks(cpu);
+			local_irq_enable();
+			delay_ns(4 * PERIOD_NS);
+			vcpu1_late_ticks = ticks[cpu] - after;
+			vcpu1_drain = false;
+			vcpu1_checked = true;
+		}
 		cpu_relax();
+	}
 	local_irq_disable();
 }
 
@@ -108,11 +142,13 @@ static void check_other_vcpu(void)
 			cpu_relax();
 		check(ticks[1] >= 3, "vCPU 1 got %u ticks from the timer vCPU 0 set", ticks[1]);
 		expect_rc(stop_periodic(1), 0, "vCPU 0 stopping vCPU 1's periodic timer");
-		delay_ns(PERIOD_NS / 2);
-		unsigned after = ticks[1];
-		delay_ns(4 * PERIOD_NS);
-		check(ticks[1] == after, "vCPU 1 got %u ticks after its timer was stopped",
-		      ticks[1] - after);
+		vcpu1_drain = true;
+		limit = xen_system_time() + 2 * GIVE_UP_NS;
+		while (!vcpu1_checked && xen_system_time() < limit)
+			cpu_relax();
+		if (check(vcpu1_checked, "vCPU 1 did not report after the stop"))
+			check(!vcpu1_late_ticks, "vCPU 1 got %u ticks after its timer was stopped",
+			      vcpu1_late_ticks);
 	}
 	vcpu1_stop = true;
 	smp_wait(1, GIVE_UP_NS);
@@ -125,6 +161,7 @@ void test_main(void)
 		return;
 	if (!expect_rc(timer_bind(0, on_timer, NULL, &port), 0, "binding VIRQ_TIMER"))
 		return;
+	timer_port[0] = port;
 	expect_rc(set_periodic(0, NS_PER_MS - 1), -XEN_EINVAL, "set_periodic_timer(999999 ns)");
 	expect_rc(set_periodic(0, 0), -XEN_EINVAL, "set_periodic_timer(0)");
 
