@@ -331,15 +331,28 @@ static void *kvm_cpu__thread(void *arg)
 			xts_domain_vcpu_running(v->dom, c->id, true);
 		int r = ioctl(c->fd, KVM_RUN, 0);
 		int err = errno;
-		if (c->started)
-			xts_domain_vcpu_running(v->dom, c->id, false);
+		/*
+		 * The vCPU stays "running" while its exit is handled: on Xen a
+		 * hypercall runs in the vCPU's time, and a guest asking about
+		 * itself (VCPUOP_get_runstate_info) is running.  Only
+		 * SCHEDOP_block/poll (the domain) and VCPUOP_down take it out.
+		 */
 		if (r < 0) {
 			if (err == EINTR || err == EAGAIN)
 				continue;
 			kvm_cpu__fatal(c, VMM_EXIT_ERROR, strerror(err));
 			break;
 		}
-		c->started = true;      /* secondaries: a SIPI got here first */
+		if (!c->started) {
+			/*
+			 * A secondary started by INIT/SIPI: it ran from the SIPI to
+			 * this exit.  Tell the domain before handling the exit (it
+			 * may be the vCPU's first hypercall).
+			 */
+			c->started = true;
+			xts_domain_vcpu_running(v->dom, c->id, true);
+			xts_domain_vcpu_running(v->dom, c->id, false);
+		}
 		if (!kvm_cpu__handle_exit(c, &dc))
 			break;
 	}

@@ -182,6 +182,11 @@ long xen_stop_singleshot(unsigned cpu);
 /* Start vCPU `cpu` (VCPUOP_initialise + up): it sets itself up like vCPU 0
  * (IDT, LAPIC, vcpu_info, upcall vector) and runs fn(cpu). */
 int smp_start_cpu(unsigned cpu, void (*fn)(unsigned cpu));
+/*
+ * The same through the LAPIC: INIT and SIPI to APIC id `cpu` (xtshim's
+ * numbering; Xen HVM uses 2 * cpu), a real-mode trampoline at 0x9000.
+ */
+int smp_start_cpu_sipi(unsigned cpu, void (*fn)(unsigned cpu));
 /* vCPUs the domain has (VCPUOP_is_up answers for them). */
 unsigned smp_possible_cpus(void);
 

@@ -110,6 +110,57 @@ ap_entry:                         /* %ebx = cpu, %esp = its stack */
 	ud2
 #endif
 
+/*
+ * INIT/SIPI bring-up.  sipi_tramp is copied below 1 MiB and started by a
+ * SIPI in real mode with CS = its page; it loads the GDT, enters protected
+ * mode and jumps to sipi_entry32 with the stack and cpu number the starting
+ * vCPU left in sipi_stack / sipi_cpu.
+ */
+	.code16
+	.global sipi_tramp, sipi_tramp_end
+sipi_tramp:
+	cli
+	mov %cs, %ax
+	mov %ax, %ds
+	lgdtl sipi_gdt_ptr - sipi_tramp
+	mov %cr0, %eax
+	or $1, %eax
+	mov %eax, %cr0
+	ljmpl $SEL_CODE32, $sipi_entry32
+	.align 4
+sipi_gdt_ptr:
+	.word gdt_end - gdt - 1
+	.long gdt
+sipi_tramp_end:
+
+	.code32
+sipi_entry32:
+	LOAD_DATA_SEGS
+	mov sipi_stack, %esp
+	mov sipi_cpu, %ebx
+#ifdef __x86_64__
+	mov %cr4, %eax
+	or $0x20, %eax            /* PAE */
+	mov %eax, %cr4
+	mov $pml4, %eax
+	mov %eax, %cr3
+	mov $0xc0000080, %ecx     /* EFER.LME */
+	rdmsr
+	or $0x100, %eax
+	wrmsr
+	mov %cr0, %eax
+	or $0x80000001, %eax
+	mov %eax, %cr0
+	ljmp $SEL_CODE64, $sipi_entry64
+	.code64
+sipi_entry64:
+	movl %esp, %esp           /* upper halves are undefined after the switch */
+	movl %ebx, %edi
+	jmp ap_entry
+#else
+	jmp ap_entry
+#endif
+
 	.section .rodata
 	.align 16
 gdt:

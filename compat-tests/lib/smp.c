@@ -8,7 +8,41 @@
 
 extern uint8_t cpu_stacks[];
 extern void ap_entry(void);
+extern const uint8_t sipi_tramp[], sipi_tramp_end[];
 static void (*ap_fn[MAX_CPUS])(unsigned cpu);
+/* Read by sipi_entry32 (head.S): one INIT/SIPI start at a time. */
+volatile uint32_t sipi_cpu, sipi_stack;
+
+#define SIPI_PAGE   0x9000u   /* RAM below 1 MiB in xtshim's memory map */
+#define LAPIC_ICR_LO 0xfee00300u
+#define LAPIC_ICR_HI 0xfee00310u
+#define ICR_INIT    0x4500u   /* INIT, level assert */
+#define ICR_SIPI    0x4600u   /* start-up, vector = page number */
+#define ICR_BUSY    (1u << 12)
+
+static void lapic_ipi(unsigned apic_id, uint32_t lo)
+{
+	volatile uint32_t *hi_reg = (volatile uint32_t *)(uintptr_t)LAPIC_ICR_HI;
+	volatile uint32_t *lo_reg = (volatile uint32_t *)(uintptr_t)LAPIC_ICR_LO;
+	*hi_reg = apic_id << 24;
+	*lo_reg = lo;
+	while (*lo_reg & ICR_BUSY)
+		cpu_relax();
+}
+
+int smp_start_cpu_sipi(unsigned cpu, void (*fn)(unsigned cpu))
+{
+	if (cpu == 0 || cpu >= MAX_CPUS)
+		return -XEN_EINVAL;
+	memcpy((void *)(uintptr_t)SIPI_PAGE, sipi_tramp, (size_t)(sipi_tramp_end - sipi_tramp));
+	ap_fn[cpu] = fn;
+	sipi_cpu = cpu;
+	sipi_stack = (uint32_t)((uintptr_t)cpu_stacks + (uintptr_t)(cpu + 1) * STACK_SIZE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	lapic_ipi(cpu, ICR_INIT);
+	lapic_ipi(cpu, ICR_SIPI | (SIPI_PAGE >> 12));
+	return 0;
+}
 
 unsigned this_cpu(void)
 {

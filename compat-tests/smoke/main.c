@@ -93,14 +93,19 @@ static void secondary(unsigned cpu)
 	cpu_done[cpu] = true;
 }
 
-/* With a second vCPU: start it (VCPUOP_initialise + up); it repeats the timer check. */
+/*
+ * With a second vCPU: start it (VCPUOP_initialise + up, or INIT/SIPI with
+ * ap_start=sipi on the command line); it repeats the timer check.
+ */
 static void check_secondary(void)
 {
 	unsigned n = smp_possible_cpus();
 	printk("%u vCPU(s)\n", n);
 	if (n < 2)
 		return;
-	int rc = smp_start_cpu(1, secondary);
+	bool sipi = cmdline_has("ap_start=sipi");
+	printk("starting vCPU 1 through %s\n", sipi ? "INIT/SIPI" : "VCPUOP_initialise + up");
+	int rc = sipi ? smp_start_cpu_sipi(1, secondary) : smp_start_cpu(1, secondary);
 	if (rc) {
 		xfail("starting vCPU 1: %d", rc);
 		return;
