@@ -29,6 +29,25 @@
 	mov %eax, %gs
 .endm
 
+#ifdef __x86_64__
+/* PAE, CR3 = the identity map, EFER.LME, then PG: long mode, still 32-bit
+ * code until the far jump (clobbers %eax %ecx %edx). */
+.macro ENABLE_PAGING_LM
+	mov %cr4, %eax
+	or $0x20, %eax            /* PAE */
+	mov %eax, %cr4
+	mov $pml4, %eax
+	mov %eax, %cr3
+	mov $0xc0000080, %ecx     /* EFER.LME */
+	rdmsr
+	or $0x100, %eax
+	wrmsr
+	mov %cr0, %eax
+	or $0x80000001, %eax      /* PG | PE */
+	mov %eax, %cr0
+.endm
+#endif
+
 	.section .text.head, "ax"
 	.code32
 	.global _start
@@ -62,18 +81,7 @@ _start:
 	cmp $2048, %ecx
 	jne 3b
 
-	mov %cr4, %eax
-	or $0x20, %eax            /* PAE */
-	mov %eax, %cr4
-	mov $pml4, %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx     /* EFER.LME */
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000001, %eax      /* PG | PE */
-	mov %eax, %cr0
+	ENABLE_PAGING_LM
 	ljmp $SEL_CODE64, $start64
 
 	.code64
@@ -139,18 +147,7 @@ sipi_entry32:
 	mov sipi_stack, %esp
 	mov sipi_cpu, %ebx
 #ifdef __x86_64__
-	mov %cr4, %eax
-	or $0x20, %eax            /* PAE */
-	mov %eax, %cr4
-	mov $pml4, %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx     /* EFER.LME */
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000001, %eax
-	mov %eax, %cr0
+	ENABLE_PAGING_LM
 	ljmp $SEL_CODE64, $sipi_entry64
 	.code64
 sipi_entry64:

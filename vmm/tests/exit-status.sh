@@ -5,6 +5,16 @@
 set -u
 xtshim=$1 dir=$2
 pass=0 fail=0 skip=0
+# check NAME GOT WANT
+check() {
+	if [ "$2" -eq "$3" ]; then
+		echo "PASS $1: exit status $2"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $1: exit status $2, want $3"
+		fail=$((fail + 1))
+	fi
+}
 cases=("0 0 poweroff" "1 4 reboot" "2 5 suspend" "3 2 crash" "4 3 watchdog"
        "5 5 soft_reset" "fault 6 triple-fault"
        "77 6 unknown-reason-refused-then-triple-fault")
@@ -17,28 +27,14 @@ for env in 64 32; do
 			continue
 		fi
 		timeout 60 "$xtshim" run --cmdline "reason=$reason" "$dir/shutdown-$env.elf" >/dev/null 2>&1
-		got=$?
-		if [ "$got" -eq "$want" ]; then
-			echo "PASS $name-$env: exit status $got"
-			pass=$((pass + 1))
-		else
-			echo "FAIL $name-$env: exit status $got, want $want"
-			fail=$((fail + 1))
-		fi
+		check "$name-$env" $? "$want"
 	done
 done
 # The VMM's own errors: a missing image, a non-ELF file, a bad option.
 for c in "/nonexistent.elf" "$0" "--vcpus 0 $dir/shutdown-64.elf" "--mem 1 $dir/shutdown-64.elf"; do
 	# shellcheck disable=SC2086
 	"$xtshim" run $c >/dev/null 2>&1
-	got=$?
-	if [ "$got" -eq 1 ]; then
-		echo "PASS vmm-error '$c': exit status 1"
-		pass=$((pass + 1))
-	else
-		echo "FAIL vmm-error '$c': exit status $got, want 1"
-		fail=$((fail + 1))
-	fi
+	check "vmm-error '$c'" $? 1
 done
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
