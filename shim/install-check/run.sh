@@ -23,7 +23,8 @@ src=$(dirname "$0")/main.c
 if $cc -std=c11 -Wall -Werror -DXTS_STATIC $(pkg-config --cflags xtshim) -o "$root/static" "$src" \
 	"$root/opt/xtshim/lib/libxtshim.a" -lpthread && "$root/static"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 # shellcheck disable=SC2046
-if $cc -std=c11 -Wall -Werror $(pkg-config --cflags --libs xtshim) -o "$root/shared" "$src" &&
+# Libraries after the source: Debian links with --as-needed.
+if $cc -std=c11 -Wall -Werror $(pkg-config --cflags xtshim) -o "$root/shared" "$src" $(pkg-config --libs xtshim) &&
 	LD_LIBRARY_PATH="$root/opt/xtshim/lib" "$root/shared"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 echo "install-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
