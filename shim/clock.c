@@ -276,6 +276,14 @@ static int check_state(const struct xts_time_state *st)
 	/* The guest must already have been past the line's anchor when saved. */
 	if ((int64_t)(st->guest_tsc[0] - st->line.tsc) < 0)
 		return -EINVAL;
+	/* The arm64 counter is VM-wide: every vCPU must have read the same value. */
+	if (st->arch == XTS_ARCH_ARM64) {
+		unsigned i;
+
+		for (i = 1; i < st->nr_vcpus; i++)
+			if (st->guest_tsc[i] != st->guest_tsc[0])
+				return -EINVAL;
+	}
 	return 0;
 }
 

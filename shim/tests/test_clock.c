@@ -308,7 +308,16 @@ static void test_restore_rejects_bad_state(void **state)
 	EXPECT_BAD(bad.incarnation = UINT32_MAX);
 	EXPECT_BAD(bad.flags = 0x80);
 	EXPECT_BAD(bad.line.tsc = bad.guest_tsc[0] + 1);   /* saved before its own line began */
+	/* An arm64 counter is VM-wide: per-vCPU differences cannot come from a real guest. */
+	EXPECT_BAD(bad.arch = XTS_ARCH_ARM64; bad.guest_tsc[1] = bad.guest_tsc[0];
+		   bad.guest_tsc[2] = bad.guest_tsc[0] + 1);
 #undef EXPECT_BAD
+	/* The same arm64 state with equal counters is accepted (rate: same kHz). */
+	bad = p.st;
+	bad.arch = XTS_ARCH_ARM64;
+	bad.guest_tsc[1] = bad.guest_tsc[2] = bad.guest_tsc[0];
+	assert_int_equal(xts_clock_restore(&p.dst, &bad, &rp, &p.restore_at, NULL), 0);
+	memset(&p.dst, 0x11, sizeof(p.dst));
 	rp.policy = 3;
 	assert_int_equal(xts_clock_restore(&p.dst, &p.st, &rp, &p.restore_at, NULL), -EINVAL);
 	rp.policy = XTS_POLICY_FREEZE;
