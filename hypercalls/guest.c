@@ -14,6 +14,14 @@ static int translate(struct xts_call *c, uint64_t gva, uint64_t *gpa)
 {
 	const struct xts_platform_ops *ops = c->d->cfg.ops;
 
+	/*
+	 * A long-mode address must be canonical.  KVM_TRANSLATE walks only the
+	 * low bits, so 0x8000000000000000 would "translate" like 0.  Without
+	 * the guest's CR4 here, the 5-level (57-bit) rule is the one that never
+	 * refuses a valid address.
+	 */
+	if (c->h->long_mode && (uint64_t)((int64_t)(gva << 7) >> 7) != gva)
+		return -XEN_EFAULT;
 	if (!ops->translate_gva) {
 		*gpa = gva;
 		return 0;

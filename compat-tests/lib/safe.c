@@ -8,11 +8,12 @@
 
 extern const uint8_t wrmsr_safe_insn[], wrmsr_safe_next[];
 static volatile long fault_vec[MAX_CPUS];
+static bool (*next_hook)(struct cpu_regs *regs);
 
 static bool safe_hook(struct cpu_regs *regs)
 {
 	if (regs->ip != (uintptr_t)wrmsr_safe_insn)
-		return false;
+		return next_hook ? next_hook(regs) : false;
 	fault_vec[this_cpu()] = (long)regs->vec;
 	regs->ip = (uintptr_t)wrmsr_safe_next;
 	return true;
@@ -21,7 +22,10 @@ static bool safe_hook(struct cpu_regs *regs)
 int wrmsr_safe(uint32_t msr, uint64_t v)
 {
 	unsigned cpu = this_cpu();
-	trap_hook = safe_hook;
+	if (trap_hook != safe_hook) {      /* chained: other hooks keep working */
+		next_hook = trap_hook;
+		trap_hook = safe_hook;
+	}
 	fault_vec[cpu] = -1;
 	__asm__ __volatile__(".global wrmsr_safe_insn, wrmsr_safe_next\n"
 			     "wrmsr_safe_insn: wrmsr\n"

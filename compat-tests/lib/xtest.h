@@ -74,5 +74,7 @@ int wrmsr_safe(uint32_t msr, uint64_t v);
  * The user code must not take interrupts; exceptions in it are fatal.
  */
 long user_call(long (*fn)(void *arg), void *arg);
+/* Once, on vCPU 0, before user_call(): user segments, MSRs, user pages. */
+void usermode_init(void);
 
 #endif
