@@ -45,8 +45,6 @@ static int kvm__init_ram(struct vmm *v)
 		v->ram = NULL;
 		return -errno;
 	}
-	madvise(v->ram, v->ram_size, MADV_MERGEABLE);
-
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
 		.guest_phys_addr = 0,
