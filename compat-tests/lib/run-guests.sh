@@ -23,6 +23,7 @@
 # that line arrived + 1 ms]: output is read line by line as it comes, so
 # the window is the true bound on when the guest read its clock.
 set -u
+shopt -s lastpipe     # the last command of a pipeline runs here: its variables stay
 xtshim=$1 dir=$2 vcpu_counts=$3
 shift 3
 src=${COMPAT_SRC:-$(cd "$(dirname "$0")/.." && pwd)}   # where TEST/cases live
@@ -76,6 +77,8 @@ boot() {
 		cmd=$(sed 's/[^ ]*{host_khz}[^ ]*//g' <<<"$cmd")
 	fi
 	# shellcheck disable=SC2086 # options are words on purpose
+	{ timeout "$timeout_s" "$xtshim" run --vcpus "$n" $opts --cmdline "$cmd" "$img" 2>&1
+	  echo "__rc=$?"; } |
 	while IFS= read -r line; do
 		stamp
 		ts=$now
@@ -86,8 +89,7 @@ boot() {
 			utc_seen_ns=$ts ;;
 		esac
 		out+="$line"$'\n'
-	done < <(timeout "$timeout_s" "$xtshim" run --vcpus "$n" $opts --cmdline "$cmd" "$img" 2>&1
-		 echo "__rc=$?")
+	done
 }
 
 for t in "$@"; do
@@ -95,7 +97,7 @@ for t in "$@"; do
 		counts=$(trim "$counts") opts=$(trim "$opts") cmd=$(trim "$cmd")
 		for env in 64 32; do
 			for n in $counts; do
-				name="$t-$env vcpus=$n${opts:+ $opts}"
+				name="$t-$env vcpus=$n${opts:+ $opts}${cmd:+ [$cmd]}"
 				img="$dir/$t-$env.elf"
 				if [ $kvm_ok = 0 ]; then
 					echo "SKIP $name (no /dev/kvm)"
@@ -128,7 +130,7 @@ for t in "$@"; do
 				fi
 			done
 		done
-	done < <(cases_of "$t")
+	done <<<"$(cases_of "$t")"
 done
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
