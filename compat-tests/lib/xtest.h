@@ -69,9 +69,10 @@ int wrmsr_safe(uint32_t msr, uint64_t v);
 
 /* ---- ring 3 (usermode.c) ---- */
 /*
- * Run fn(arg) at CPL 3 on a separate stack with IOPL 3 (so it may use the
- * hypercall transport's port directly) and return its result at CPL 0.
- * The user code must not take interrupts; exceptions in it are fatal.
+ * Run fn(arg) at CPL 3 on a separate stack, allowed port I/O (IOPL 3 and,
+ * 64-bit, a TSS I/O bitmap for ports 0..255: it may trap to the VMM's
+ * hypercall port itself), and return its result at CPL 0.  Interrupts stay
+ * off in ring 3; an exception there is fatal.  vCPU 0 only.
  */
 long user_call(long (*fn)(void *arg), void *arg);
 /* Once, on vCPU 0, before user_call(): user segments, MSRs, user pages. */
