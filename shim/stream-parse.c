@@ -318,23 +318,23 @@ static int parse_hvm_context(struct parser *p, uint32_t len)
 		}
 
 		for (int64_t i = 0; !end; i++) {
-			const struct hvm_save_descriptor *d = (const void *)(p->body + pos);
+			const uint8_t *d = p->body + pos;   /* a descriptor, possibly unaligned */
 			uint32_t code, inst, elen;
 
 			p->in_ent = false;
-			if (len - pos < sizeof(*d)) {
+			if (len - pos < sizeof(struct hvm_save_descriptor)) {
 				rc = fail(p, -EINVAL, "HVM context ends without an END entry after %"
 					  PRId64 " entries (%u bytes left at offset %" PRIu64 ")",
 					  i, len - pos, p->rec.offset + 8 + pos);
 				break;
 			}
-			code = xts_get16(&d->typecode, p->be);
-			inst = xts_get16(&d->instance, p->be);
-			elen = xts_get32(&d->length, p->be);
+			code = xts_get16(d + offsetof(struct hvm_save_descriptor, typecode), p->be);
+			inst = xts_get16(d + offsetof(struct hvm_save_descriptor, instance), p->be);
+			elen = xts_get32(d + offsetof(struct hvm_save_descriptor, length), p->be);
 			p->ent = (struct where){ XTS_STREAM_HVM, i, code, p->rec.offset + 8 + pos,
 						 xts_hvm_entry_name(code), inst };
 			p->in_ent = true;
-			pos += sizeof(*d);
+			pos += sizeof(struct hvm_save_descriptor);
 			if (elen > len - pos) {
 				rc = fail(p, -EINVAL, "length %u runs past the end of the record (%u"
 					  " bytes left)", elen, len - pos);
