@@ -43,6 +43,15 @@ static int set_callback(struct xts_call *c, uint64_t value)
 	d->generation++;
 	d->params[HVM_PARAM_CALLBACK_IRQ] = value;
 	xts_dom_latch_layout(d, c->h->long_mode);
+	/*
+	 * Xen delivers the callback vector while upcall_pending is set, not on
+	 * its 0 -> 1 edge: an upcall already pending (register_vcpu_info marks
+	 * everything pending) must be raised now or it would never come.
+	 */
+	for (unsigned i = 0; vector && i < d->cfg.nr_vcpus; i++)
+		if (d->v[i].online && !d->v[i].upcall_vector &&
+		    __atomic_load_n(xts_dom_vcpu_info(d, i) + XTS_VI_UPCALL_PENDING, __ATOMIC_SEQ_CST))
+			d->cfg.ops->inject_upcall(d->cfg.opaque, i, vector);
 	return 0;
 }
 
