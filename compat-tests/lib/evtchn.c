@@ -12,6 +12,7 @@
 static struct {
 	evtchn_handler_t fn;
 	void *arg;
+	unsigned cpu;       /* the vCPU the port is bound to */
 } handlers[GUEST_PORTS];
 static volatile uint64_t upcalls[MAX_CPUS];
 
@@ -36,10 +37,17 @@ void evtchn_upcall(unsigned cpu)
 			while (pend) {
 				unsigned b = (unsigned)__builtin_ctzl(pend);
 				pend &= pend - 1;
+				evtchn_port_t port = i * WORD_BITS + b;
+				bool known = port < GUEST_PORTS && handlers[port].fn;
+				/*
+				 * A word holds ports of every vCPU: leave another
+				 * vCPU's port pending for its own upcall.
+				 */
+				if (known && handlers[port].cpu != cpu)
+					continue;
 				__atomic_fetch_and(&shared_info->evtchn_pending[i],
 						   ~((xen_ulong_t)1 << b), __ATOMIC_SEQ_CST);
-				evtchn_port_t port = i * WORD_BITS + b;
-				if (port < GUEST_PORTS && handlers[port].fn)
+				if (known)
 					handlers[port].fn(port, handlers[port].arg);
 			}
 		}
@@ -58,6 +66,7 @@ int evtchn_bind_virq(unsigned virq, unsigned cpu, evtchn_handler_t fn, void *arg
 		return -XEN_ENOSPC;
 	}
 	handlers[b.port].arg = arg;
+	handlers[b.port].cpu = cpu;
 	__atomic_store_n(&handlers[b.port].fn, fn, __ATOMIC_SEQ_CST);
 	*port = b.port;
 	return evtchn_unmask(b.port);

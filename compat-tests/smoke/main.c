@@ -57,10 +57,22 @@ static void check_time(void)
 }
 
 /* On `cpu` itself: one singleshot timer, delivered as VIRQ_TIMER to this vCPU. */
+/*
+ * upcall=callback on the command line: the domain-wide vector of
+ * HVM_PARAM_CALLBACK_IRQ (set once, by vCPU 0) instead of per-vCPU vectors.
+ */
+static int bind_timer(unsigned cpu, evtchn_port_t *port)
+{
+	if (!cmdline_has("upcall=callback"))
+		return timer_bind(cpu, on_timer, NULL, port);
+	int rc = cpu ? 0 : xen_set_callback_vector();
+	return rc ? rc : evtchn_bind_virq(VIRQ_TIMER, cpu, on_timer, NULL, port);
+}
+
 static void check_timer(unsigned cpu)
 {
 	evtchn_port_t port;
-	int rc = timer_bind(cpu, on_timer, NULL, &port);
+	int rc = bind_timer(cpu, &port);
 	if (rc) {
 		xfail("vCPU %u: upcall vector + bind_virq(VIRQ_TIMER): %d", cpu, rc);
 		return;
