@@ -178,6 +178,9 @@ static void print_text(FILE *f, const struct xts_stream_info *in, const struct x
 		xts_line_at(&st->line, st->guest_tsc[0]));
 	fprintf(f, "  wallclock (UTC at system time 0): %" PRIu64 ".%09u\n", st->wc_sec, st->wc_nsec);
 	fprintf(f, "  save instant taken as UTC %" PRIu64 " ns\n", save_ns);
+	if (x->dom_type == 1)
+		fprintf(f, "note: a PV guest cannot run on KVM; its time state is shown for reference"
+			" (its TSC is not saved: the newest record's tsc_timestamp stands in)\n");
 }
 
 static void print_json(FILE *f, const struct xts_stream_info *in, const struct xts_xen_time *x,
