@@ -98,10 +98,30 @@ static void platform__console_write(void *opaque, const char *buf, size_t len)
 }
 
 /* Called on the vCPU's own thread (a hypercall argument), so its fd is usable. */
+/*
+ * KVM_TRANSLATE walks only the address bits the paging mode uses, so a
+ * non-canonical address would translate like its low bits: check first
+ * (48 bits, or 57 with CR4.LA57).  The caller is the vCPU's own thread,
+ * handling its exit, so its registers are in kvm_run with sync regs.
+ */
+static bool platform__canonical(struct vmm *v, unsigned vcpu, uint64_t gva)
+{
+	struct kvm_sregs s;
+	const struct kvm_sregs *sp = &s;
+	if (v->sync_regs)
+		sp = &v->cpus[vcpu].run->s.regs.sregs;
+	else if (ioctl(v->cpus[vcpu].fd, KVM_GET_SREGS, &s) < 0)
+		return false;
+	if (!xts_x86_long_mode(sp))
+		return true;
+	unsigned bits = (sp->cr4 & (1u << 12)) ? 57 : 48;      /* CR4.LA57 */
+	return (uint64_t)((int64_t)(gva << (64 - bits)) >> (64 - bits)) == gva;
+}
+
 static int platform__translate_gva(void *opaque, unsigned vcpu, uint64_t gva, uint64_t *gpa)
 {
 	struct vmm *v = opaque;
-	if (vcpu >= v->nr_vcpus)
+	if (vcpu >= v->nr_vcpus || !platform__canonical(v, vcpu, gva))
 		return -EFAULT;
 	struct kvm_translation t = { .linear_address = gva };
 	if (ioctl(v->cpus[vcpu].fd, KVM_TRANSLATE, &t) < 0 || !t.valid)

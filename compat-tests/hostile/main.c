@@ -43,6 +43,8 @@ static void check_pointers(void)
 #ifdef __x86_64__
 		{ "unmapped (above the 4 GiB identity map)", 0x100000000ULL },
 		{ "non-canonical", 0x8000000000000000ULL },
+		/* Bit 48 set: canonical only with 5-level paging; the low bits are RAM. */
+		{ "non-canonical for 4-level paging", 0x0001000000100000ULL },
 		{ "wrapping the address space", 0xfffffffffffffff8ULL },
 #else
 		{ "wrapping the address space", 0xfffffff8 },
