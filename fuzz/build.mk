@@ -41,6 +41,13 @@ $(XEN_VERIFY): fuzz/xen-verify.sh $(FIXTURE_GEN) $(REEXPORT)
 	@mkdir -p $(dir $@)
 	sed -e 's|@B@|$(B)|' $< > $@ && chmod +x $@
 CHECK_PROGRAMS += $(XEN_VERIFY)
+
+# `xtshim inspect` end to end (the VMM binary is built by vmm/build.mk).
+INSPECT_CHECK := $(B)/fuzz/inspect-check
+$(INSPECT_CHECK): fuzz/inspect-check.sh $(FIXTURE_GEN) $(B)/xtshim
+	@mkdir -p $(dir $@)
+	sed -e 's|@B@|$(B)|' $< > $@ && chmod +x $@
+CHECK_PROGRAMS += $(INSPECT_CHECK)
 endif
 
 # The exporter runs on a Xen host (dom0); its logic is in the library
