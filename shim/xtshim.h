@@ -906,7 +906,7 @@ int xts_xen_page_to_gmem(void *sink, uint64_t pfn, const void *data, uint32_t pa
 enum xts_xen_line_source {
 	XTS_XEN_LINE_NEW       = 0, /* no record: system time = guest TSC 0 -> ns */
 	XTS_XEN_LINE_PV_SHARED = 1, /* vCPU 0's record in the PV SHARED_INFO */
-	XTS_XEN_LINE_PVCLOCK   = 2, /* the operator-named record */
+	XTS_XEN_LINE_PVCLOCK   = 2, /* the operator-named record, or XTSHIM_TIME's */
 };
 
 /*
@@ -914,7 +914,9 @@ enum xts_xen_line_source {
  * instant as well as it is known (file mtime, or the receive time for a
  * live stream).  why (may be NULL) receives the reason of a failure.
  * -EINVAL for an inconsistent state, -ENOTSUP for what xtshim cannot keep
- * (TSC mode 3, more vCPUs than XTS_MAX_VCPUS, a PV guest's per-vCPU TSC).
+ * (TSC mode 3).  vCPUs without a CPU record (down when saved) get the TSC
+ * of the first vCPU that has one.  A PV guest's TSC is not in its stream:
+ * the newest tsc_timestamp of its records stands in.
  */
 int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_ns,
 			  struct xts_time_state *st, enum xts_xen_line_source *src,
@@ -935,9 +937,11 @@ struct xts_xen_export_opts {
 };
 
 /*
- * Write an x86 HVM stream: X86_TSC_INFO, HVM_CONTEXT (HEADER, CPU, LAPIC,
- * TSC_ADJUST, RTC when known, END), HVM_PARAMS, END, wrapped as an `xl save`
- * file (xl header, libxl header, LIBXC_CONTEXT, libxc stream, libxl END).
+ * Write an x86 HVM stream, little-endian: [STATIC_DATA_END (v3)],
+ * [PAGE_DATA...], X86_TSC_INFO, HVM_CONTEXT (HEADER, CPU, LAPIC, RTC when
+ * known, TSC_ADJUST, END), [XTSHIM_TIME when a pvclock record is known],
+ * [HVM_PARAMS], END; wrapped as an `xl save` file (xl header + config,
+ * libxl header, LIBXC_CONTEXT, libxc stream, libxl END) unless bare.
  * CPU records carry the TSC only (other registers zero).
  */
 int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_export_opts *o,
