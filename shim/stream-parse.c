@@ -955,6 +955,7 @@ int xts_stream_parse(int fd, const struct xts_stream_visitor *v,
 		}
 	}
 	p.info.bytes = p.rd.off;
+	p.info.read_past_end = p.rd.len - p.rd.pos;
 	if (!rc && info)
 		*info = p.info;
 	free(p.rd.buf);

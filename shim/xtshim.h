@@ -787,6 +787,9 @@ struct xts_stream_info {
 	uint64_t nr_records[3];       /* per layer: xl (0), libxl, libxc */
 	uint64_t nr_pages;            /* pages carrying data */
 	uint64_t bytes;               /* stream bytes consumed, up to the last END */
+	uint64_t read_past_end;       /* bytes the reader had already taken beyond it
+					 (a file's tail; 0 on an `xl migrate` pipe, whose
+					 sender waits for the receiver after END) */
 	uint32_t nr_checkpoints;
 };
 

@@ -130,6 +130,9 @@ static void print_text(FILE *f, const struct xts_stream_info *in, const struct x
 		in->dom_type == 1 ? "x86 PV" : "x86 HVM", in->page_shift, in->xen_major,
 		in->xen_minor, in->nr_records[XTS_STREAM_LIBXC], in->nr_pages, in->nr_checkpoints,
 		in->bytes);
+	if (in->read_past_end)
+		fprintf(f, "  %" PRIu64 "+ bytes follow the final END (ignored, as xl restore does)\n",
+			in->read_past_end);
 
 	fprintf(f, "Xen time state:\n");
 	fprintf(f, "  X86_TSC_INFO: mode %u, %u kHz, nsec %" PRIu64 ", incarnation %u\n",

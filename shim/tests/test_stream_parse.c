@@ -490,6 +490,28 @@ static void test_record_order(void **state)
 	bad_done(&b);
 }
 
+/* Bytes after the final END are not part of the stream, and are reported. */
+static void test_trailing_bytes(void **state)
+{
+	struct gen_opts o;
+	struct gen g;
+	struct xts_xen_time *x = xt_alloc();
+	struct xts_stream_info info;
+	struct xts_stream_error err;
+	size_t len;
+
+	gen_opts_default(&o);
+	gen_stream(&g, &o);
+	len = g.len;
+	gen_raw(&g, "domain is yours", 15);
+	if (parse(g.b, g.len, NULL, x, &info, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(info.bytes, len);
+	assert_int_equal(info.read_past_end, 15);
+	free(x);
+	free(g.b);
+}
+
 /* A checkpointed (Remus-style) bare stream: the last checkpoint's state wins. */
 static void test_checkpoint(void **state)
 {
@@ -538,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_hvm_context_rules),
 		cmocka_unit_test(test_record_order),
 		cmocka_unit_test(test_checkpoint),
+		cmocka_unit_test(test_trailing_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
