@@ -72,12 +72,13 @@ int evtchn_bind_virq(unsigned virq, unsigned cpu, evtchn_handler_t fn, void *arg
 	return evtchn_unmask(b.port);
 }
 
-/* A handler for a port bound some other way (bind_ipi, alloc_unbound). */
-int evtchn_set_handler(evtchn_port_t port, evtchn_handler_t fn, void *arg)
+/* A handler for a port bound some other way (bind_ipi, alloc_unbound) to `cpu`. */
+int evtchn_set_handler(evtchn_port_t port, unsigned cpu, evtchn_handler_t fn, void *arg)
 {
 	if (port == 0 || port >= GUEST_PORTS)
 		return -XEN_EINVAL;
 	handlers[port].arg = arg;
+	handlers[port].cpu = cpu;
 	__atomic_store_n(&handlers[port].fn, fn, __ATOMIC_SEQ_CST);
 	return 0;
 }

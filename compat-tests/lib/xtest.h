@@ -35,8 +35,8 @@ bool check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* A number from `key=N` on the command line (decimal or 0x..). */
 bool cmdline_u64(const char *key, uint64_t *out);
 
-/* A handler for a port bound by the test itself (lib/evtchn.c). */
-int evtchn_set_handler(evtchn_port_t port, evtchn_handler_t fn, void *arg);
+/* A handler for a port the test bound to vCPU `cpu` itself (lib/evtchn.c). */
+int evtchn_set_handler(evtchn_port_t port, unsigned cpu, evtchn_handler_t fn, void *arg);
 
 /* The upcall vector for `cpu` and VIRQ_TIMER bound to it. */
 int timer_bind(unsigned cpu, evtchn_handler_t fn, void *arg, evtchn_port_t *port);

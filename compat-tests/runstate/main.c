@@ -162,7 +162,7 @@ static void secondary(unsigned cpu)
 	check_registered(cpu, a, "memory area (5)");
 	struct evtchn_bind_ipi b = { .vcpu = cpu };
 	if (!expect_rc(evtchn_op(EVTCHNOP_bind_ipi, &b), 0, "vCPU %u: bind_ipi", cpu) ||
-	    !expect_rc(evtchn_set_handler(b.port, on_event, NULL), 0, "vCPU %u: IPI handler", cpu))
+	    !expect_rc(evtchn_set_handler(b.port, cpu, on_event, NULL), 0, "vCPU %u: IPI handler", cpu))
 		return;
 	evtchn_unmask(b.port);
 	/* Let the upcall left pending by vcpu_info registration run first. */
