@@ -45,6 +45,85 @@ static void fxsave_to_kvm(const uint8_t *fx, struct kvm_fpu *f)
 		memcpy(f->xmm[i], fx + 160 + 16 * i, 16);
 }
 
+static uint32_t arbytes(const struct kvm_segment *k)
+{
+	return (k->type & 0xfu) | (uint32_t)(k->s & 1) << 4 | (uint32_t)(k->dpl & 3) << 5 |
+	       (uint32_t)(k->present && !k->unusable) << 7 | (uint32_t)(k->avl & 1) << 8 |
+	       (uint32_t)(k->l & 1) << 9 | (uint32_t)(k->db & 1) << 10 | (uint32_t)(k->g & 1) << 11;
+}
+
+static void kvm_to_fxsave(const struct kvm_fpu *f, uint8_t *fx)
+{
+	memset(fx, 0, 512);
+	memcpy(fx + 0, &f->fcw, 2);
+	memcpy(fx + 2, &f->fsw, 2);
+	fx[4] = f->ftwx;
+	memcpy(fx + 6, &f->last_opcode, 2);
+	memcpy(fx + 8, &f->last_ip, 8);
+	memcpy(fx + 16, &f->last_dp, 8);
+	memcpy(fx + 24, &f->mxcsr, 4);
+	for (int i = 0; i < 8; i++)
+		memcpy(fx + 32 + 16 * i, f->fpr[i], 16);
+	for (int i = 0; i < 16; i++)
+		memcpy(fx + 160 + 16 * i, f->xmm[i], 16);
+}
+
+static uint64_t msr(const struct xts_xen_cpu_kvm *k, uint32_t index)
+{
+	for (uint32_t i = 0; i < k->nr_msrs && i < XTS_XEN_CPU_MSRS; i++)
+		if (k->msrs[i].index == index)
+			return k->msrs[i].data;
+	return 0;
+}
+
+int xts_kvm_to_xen_cpu(const struct xts_xen_cpu_kvm *k, void *out)
+{
+	struct hvm_hw_cpu c;
+
+	memset(&c, 0, sizeof(c));
+	if (k->fpu_valid) {
+		kvm_to_fxsave(&k->fpu, c.fpu_regs);
+		c.flags = XEN_X86_FPU_INITIALISED;
+	}
+	c.rax = k->regs.rax; c.rbx = k->regs.rbx; c.rcx = k->regs.rcx; c.rdx = k->regs.rdx;
+	c.rbp = k->regs.rbp; c.rsi = k->regs.rsi; c.rdi = k->regs.rdi; c.rsp = k->regs.rsp;
+	c.r8 = k->regs.r8; c.r9 = k->regs.r9; c.r10 = k->regs.r10; c.r11 = k->regs.r11;
+	c.r12 = k->regs.r12; c.r13 = k->regs.r13; c.r14 = k->regs.r14; c.r15 = k->regs.r15;
+	c.rip = k->regs.rip;
+	c.rflags = k->regs.rflags;
+	c.cr0 = k->sregs.cr0; c.cr2 = k->sregs.cr2; c.cr3 = k->sregs.cr3; c.cr4 = k->sregs.cr4;
+	c.dr0 = k->debugregs.db[0]; c.dr1 = k->debugregs.db[1];
+	c.dr2 = k->debugregs.db[2]; c.dr3 = k->debugregs.db[3];
+	c.dr6 = k->debugregs.dr6; c.dr7 = k->debugregs.dr7;
+#define SEG(x, f) do { c.x##_sel = k->sregs.f.selector; c.x##_limit = k->sregs.f.limit; \
+		       c.x##_base = k->sregs.f.base; c.x##_arbytes = arbytes(&k->sregs.f); } while (0)
+	SEG(cs, cs); SEG(ds, ds); SEG(es, es); SEG(fs, fs);
+	SEG(gs, gs); SEG(ss, ss); SEG(tr, tr); SEG(ldtr, ldt);
+#undef SEG
+	c.gdtr_base = k->sregs.gdt.base;
+	c.gdtr_limit = k->sregs.gdt.limit;
+	c.idtr_base = k->sregs.idt.base;
+	c.idtr_limit = k->sregs.idt.limit;
+	c.msr_efer = k->sregs.efer;
+	c.sysenter_cs = msr(k, 0x174);
+	c.sysenter_esp = msr(k, 0x175);
+	c.sysenter_eip = msr(k, 0x176);
+	c.shadow_gs = msr(k, 0xc0000102);
+	c.msr_lstar = msr(k, 0xc0000082);
+	c.msr_star = msr(k, 0xc0000081);
+	c.msr_cstar = msr(k, 0xc0000083);
+	c.msr_syscall_mask = msr(k, 0xc0000084);
+	c.msr_tsc_aux = msr(k, 0xc0000103);
+	c.tsc = k->tsc;
+	c.pending_vector = k->pending_vector;
+	c.pending_type = k->pending_type & 7;
+	c.pending_error_valid = k->pending_error_valid;
+	c.pending_valid = k->pending_valid;
+	c.error_code = k->error_code;
+	memcpy(out, &c, sizeof(c));
+	return 0;
+}
+
 int xts_xen_cpu_to_kvm(const void *body, uint32_t len, struct xts_xen_cpu_kvm *out)
 {
 	struct hvm_hw_cpu c;

@@ -38,4 +38,12 @@ struct xts_xen_cpu_kvm {
  */
 int xts_xen_cpu_to_kvm(const void *body, uint32_t len, struct xts_xen_cpu_kvm *out);
 
+/*
+ * The reverse, for writing a guest back as a Xen stream: a 1032-byte
+ * struct hvm_hw_cpu (xen/hvm/save.h) into `out`.  FXSAVE bytes KVM does
+ * not carry are zero (an MXCSR_MASK of 0 means the architectural default).
+ * MSRs not in k->msrs are 0.
+ */
+int xts_kvm_to_xen_cpu(const struct xts_xen_cpu_kvm *k, void *out);
+
 #endif

@@ -122,7 +122,8 @@ static uint8_t *hvm_entry(uint8_t *p, uint16_t code, uint16_t inst, uint32_t len
 }
 
 /* The HVM context blob; returns its length, 0 on allocation failure. */
-static uint32_t build_hvm_context(const struct xts_xen_time *x, uint8_t **out)
+static uint32_t build_hvm_context(const struct xts_xen_time *x, const uint8_t *cpus,
+				  uint8_t **out)
 {
 	const uint32_t d = sizeof(struct hvm_save_descriptor);
 	size_t max = d + sizeof(struct hvm_save_header) + d /* END */ + d + sizeof(struct hvm_hw_rtc) +
@@ -143,6 +144,8 @@ static uint32_t build_hvm_context(const struct xts_xen_time *x, uint8_t **out)
 		if (!(x->vcpu[i].present & XTS_XEN_VCPU_CPU))
 			continue;
 		b = hvm_entry(p, 2, (uint16_t)i, sizeof(struct hvm_hw_cpu));
+		if (cpus)
+			memcpy(b, cpus + (size_t)i * sizeof(struct hvm_hw_cpu), sizeof(struct hvm_hw_cpu));
 		xts_put64(b + offsetof(struct hvm_hw_cpu, tsc), x->vcpu[i].tsc, false);
 		p = b + sizeof(struct hvm_hw_cpu);
 	}
@@ -254,7 +257,7 @@ int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_exp
 		rc = w_record(&w, XTS_LIBXC_REC_X86_TSC_INFO, t, sizeof(t), "X86_TSC_INFO");
 	}
 	if (!rc) {
-		ctx_len = build_hvm_context(x, &ctx);
+		ctx_len = build_hvm_context(x, o->cpu_records, &ctx);
 		rc = ctx_len ? w_record(&w, XTS_LIBXC_REC_HVM_CONTEXT, ctx, ctx_len, "HVM_CONTEXT")
 			     : w_fail(&w, -ENOMEM, XTS_LIBXC_REC_HVM_CONTEXT, "HVM_CONTEXT",
 				      "out of memory");

@@ -937,6 +937,9 @@ struct xts_xen_export_opts {
 	bool bare_libxc;              /* write only the libxc stream (no xl/libxl wrapping) */
 	uint32_t libxc_version;       /* 0 or 3 (default); 2 for old receivers */
 	uint32_t xen_major, xen_minor; /* domain header; 0: 4.17 */
+	const void *cpu_records;      /* NULL, or nr_vcpus x 1032-byte struct hvm_hw_cpu
+					 (registers; their tsc is replaced by the time
+					 state's): written instead of zeroed registers */
 };
 
 /*
@@ -945,7 +948,8 @@ struct xts_xen_export_opts {
  * known, TSC_ADJUST, END), [XTSHIM_TIME when a pvclock record is known],
  * [HVM_PARAMS], END; wrapped as an `xl save` file (xl header + config,
  * libxl header, LIBXC_CONTEXT, libxc stream, libxl END) unless bare.
- * CPU records carry the TSC only (other registers zero).
+ * CPU records carry the TSC only (other registers zero) unless
+ * o->cpu_records gives them.
  */
 int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_export_opts *o,
 		  struct xts_stream_error *err);
