@@ -28,7 +28,7 @@ fuzz: $(FUZZ_BIN) $(FIXTURE_GEN)
 	@rm -rf $(B)/fuzz/seeds && mkdir -p $(B)/fuzz/seeds $(B)/fuzz/corpus
 	$(FIXTURE_GEN) $(B)/fuzz/seeds
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 $(B)/fuzz/corpus $(B)/fuzz/seeds
+		-print_final_stats=1 $(B)/fuzz/corpus $(B)/fuzz/seeds fuzz/regressions
 
 # Xen's own verifier over the fixtures and xtshim's exports (skips when absent).
 ifeq ($(ARCH),x86_64)

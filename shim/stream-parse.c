@@ -318,7 +318,7 @@ static int parse_hvm_context(struct parser *p, uint32_t len)
 		}
 
 		for (int64_t i = 0; !end; i++) {
-			const uint8_t *d = p->body + pos;   /* a descriptor, possibly unaligned */
+			const uint8_t *d;                   /* a descriptor, possibly unaligned */
 			uint32_t code, inst, elen;
 
 			p->in_ent = false;
@@ -328,6 +328,7 @@ static int parse_hvm_context(struct parser *p, uint32_t len)
 					  i, len - pos, p->rec.offset + 8 + pos);
 				break;
 			}
+			d = p->body + pos;
 			code = xts_get16(d + offsetof(struct hvm_save_descriptor, typecode), p->be);
 			inst = xts_get16(d + offsetof(struct hvm_save_descriptor, instance), p->be);
 			elen = xts_get32(d + offsetof(struct hvm_save_descriptor, length), p->be);

@@ -451,6 +451,13 @@ static void test_hvm_context_rules(void **state)
 	expect(&b, -ENOTSUP, 3, e->index, 25, e->offset, "vendor");
 	bad_done(&b);
 
+	bad_make(&b, NULL);                           /* an empty HVM_CONTEXT (fuzzer find) */
+	const struct gen_rec *r = gen_find(&b.g, 2, 9, 0);
+	set_int(b.g.b + r->offset + 4, 0, 4, false);
+	bad_run(&b);
+	expect(&b, -EINVAL, 2, r->index, 9, r->offset, "ends without an END entry after 0 entries");
+	bad_done(&b);
+
 	bad_make(&b, NULL);                           /* END replaced by an unknown code */
 	e = &b.g.ent[b.g.nent - 1];
 	set_int(b.g.b + e->offset, 21, 2, false);
