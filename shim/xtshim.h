@@ -955,6 +955,27 @@ int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_exp
 		  struct xts_stream_error *err);
 
 /*
+ * The receiving end of `xl migrate` (tools/xl/xl_migrate.c), byte for byte:
+ * banner -> the xl save stream on in_fd -> "ready" -> the sender's "go" ->
+ * ops->start() -> report + status byte -> on failure ops->destroy() and
+ * permission for the sender to resume its copy.  The guest must not run
+ * before start() is called.  Returns 0 when the guest was started; a
+ * stream error (nothing more is written: the sender resumes its copy when
+ * the pipe closes), -EPROTO for a sender that broke the protocol, or
+ * start()'s error.
+ */
+struct xts_xl_receiver_ops {
+	void *opaque;
+	const struct xts_stream_visitor *visitor;  /* sees the stream as it arrives */
+	const struct xts_xen_import_opts *import;
+	int (*start)(void *opaque, const struct xts_xen_time *x, const struct xts_stream_info *info);
+	void (*destroy)(void *opaque);
+};
+int xts_xl_migrate_receive(int in_fd, int out_fd, const struct xts_xl_receiver_ops *ops,
+			   struct xts_xen_time *x, struct xts_stream_info *info,
+			   struct xts_stream_error *err);
+
+/*
  * Reading a running Xen domain's time state (xtshim-xen-export, on the Xen
  * host).  The calls are a seam over libxenctrl so the logic is tested
  * without Xen; each returns 0 or a negative errno.
