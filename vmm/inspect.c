@@ -107,7 +107,8 @@ static const char *line_source(enum xts_xen_line_source s)
 	switch (s) {
 	case XTS_XEN_LINE_NEW: return "new line (no pvclock record in the stream)";
 	case XTS_XEN_LINE_PV_SHARED: return "continued from vCPU 0's SHARED_INFO record";
-	case XTS_XEN_LINE_PVCLOCK: return "continued from the named pvclock record";
+	case XTS_XEN_LINE_PVCLOCK: return "continued from the guest's last pvclock record"
+					  " (--pvclock or XTSHIM_TIME)";
 	}
 	return "?";
 }
@@ -154,6 +155,9 @@ static void print_text(FILE *f, const struct xts_stream_info *in, const struct x
 	for (unsigned i = 0; i < x->nr_params; i++)
 		fprintf(f, "  HVM param %" PRIu64 " = 0x%" PRIx64 "\n", x->params[i].index,
 			x->params[i].value);
+	if ((x->have & XTS_XEN_HAVE_WALLCLOCK) && !(x->have & XTS_XEN_HAVE_SHARED_INFO))
+		fprintf(f, "  guest wallclock (XTSHIM_TIME): %" PRIu64 ".%09u (version %u)\n",
+			x->wc_sec, x->wc_nsec, x->wc_version);
 	if (x->have & XTS_XEN_HAVE_SHARED_INFO) {
 		fprintf(f, "  SHARED_INFO (%u-bit): wallclock %" PRIu64 ".%09u (version %u)\n",
 			x->guest_width * 8, x->wc_sec, x->wc_nsec, x->wc_version);
@@ -165,7 +169,7 @@ static void print_text(FILE *f, const struct xts_stream_info *in, const struct x
 				x->pv_time[i].flags);
 	}
 	if (x->have & XTS_XEN_HAVE_PVCLOCK)
-		fprintf(f, "  named pvclock (vCPU %u): version %u tsc %" PRIu64 " system %" PRIu64
+		fprintf(f, "  last pvclock record (vCPU %u): version %u tsc %" PRIu64 " system %" PRIu64
 			" ns mul 0x%x shift %d\n", x->pvclock_vcpu, x->pvclock.version,
 			x->pvclock.tsc_timestamp, x->pvclock.system_time,
 			x->pvclock.tsc_to_system_mul, x->pvclock.tsc_shift);
