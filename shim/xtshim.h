@@ -552,6 +552,19 @@ int xts_host_timers_create(unsigned nr, uint32_t host_tsc_khz,
 /* 0 disarms; re-arming replaces the previous deadline. */
 void xts_host_timers_arm(struct xts_host_timers *t, unsigned idx, uint64_t host_tsc_deadline);
 void xts_host_timers_destroy(struct xts_host_timers *t);
+/*
+ * How late the timer thread called fire() after each deadline (host side
+ * only): bucket i counts lateness in [2^i, 2^(i+1)) ns, bucket 0 also 0 ns.
+ */
+#define XTS_HOST_TIMERS_BUCKETS 40
+struct xts_host_timers_stats {
+	uint64_t fired;
+	uint64_t late_log2_ns[XTS_HOST_TIMERS_BUCKETS];
+	uint64_t max_late_ns;
+};
+void xts_host_timers_stats(struct xts_host_timers *t, struct xts_host_timers_stats *s);
+/* The smallest bucket bound (2^(i+1) ns) at or above the given per-mille of fires; 0 if none. */
+uint64_t xts_host_timers_quantile_ns(const struct xts_host_timers_stats *s, unsigned permille);
 
 
 /* ---- x86 kernel backend: KVM's in-kernel Xen support (KVM_CAP_XEN_HVM) ----

@@ -165,6 +165,15 @@ int xen__setup_vcpu(struct vmm_cpu *c)
 
 void xen__exit(struct vmm *v)
 {
+	if (v->timers && v->opts.verbose) {
+		struct xts_host_timers_stats s;
+		xts_host_timers_stats(v->timers, &s);
+		fprintf(stderr, "xtshim: host timers: %llu fired, late (host side) p50 < %llu ns, "
+			"p99 < %llu ns, max %llu ns\n", (unsigned long long)s.fired,
+			(unsigned long long)xts_host_timers_quantile_ns(&s, 500),
+			(unsigned long long)xts_host_timers_quantile_ns(&s, 990),
+			(unsigned long long)s.max_late_ns);
+	}
 	/* Timers first: their callback reaches into the domain. */
 	xts_host_timers_destroy(v->timers);
 	v->timers = NULL;

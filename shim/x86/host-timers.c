@@ -22,9 +22,22 @@ struct xts_host_timers {
 	uint32_t host_tsc_khz;
 	void (*fire)(void *opaque, unsigned idx);
 	void *opaque;
+	struct xts_host_timers_stats stats;   /* under lock */
 	unsigned nr;
 	uint64_t deadline[];          /* host TSC; 0 = disarmed */
 };
+
+static void note_lateness(struct xts_host_timers *t, uint64_t late_ticks)
+{
+	uint64_t ns = (uint64_t)((unsigned __int128)late_ticks * 1000000u / t->host_tsc_khz);
+	unsigned b = ns ? 63 - (unsigned)__builtin_clzll(ns) : 0;
+	if (b >= XTS_HOST_TIMERS_BUCKETS)
+		b = XTS_HOST_TIMERS_BUCKETS - 1;
+	t->stats.fired++;
+	t->stats.late_log2_ns[b]++;
+	if (ns > t->stats.max_late_ns)
+		t->stats.max_late_ns = ns;
+}
 
 /* ns (rounded up) for `ticks` at khz; saturates far beyond any real wait. */
 static uint64_t ticks_to_ns_ceil(uint64_t ticks, uint32_t khz)
@@ -54,6 +67,7 @@ static void *timers_thread(void *arg)
 				next = d;
 		}
 		if (due < t->nr) {
+			note_lateness(t, now - t->deadline[due]);
 			t->deadline[due] = 0;
 			pthread_mutex_unlock(&t->lock);
 			t->fire(t->opaque, due);
@@ -116,6 +130,27 @@ void xts_host_timers_arm(struct xts_host_timers *t, unsigned idx, uint64_t host_
 	t->deadline[idx] = host_tsc_deadline;
 	pthread_cond_signal(&t->cond);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void xts_host_timers_stats(struct xts_host_timers *t, struct xts_host_timers_stats *s)
+{
+	pthread_mutex_lock(&t->lock);
+	*s = t->stats;
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t xts_host_timers_quantile_ns(const struct xts_host_timers_stats *s, unsigned permille)
+{
+	uint64_t seen = 0;
+	if (!s->fired)
+		return 0;
+	for (unsigned b = 0; b < XTS_HOST_TIMERS_BUCKETS; b++) {
+		seen += s->late_log2_ns[b];
+		/* seen / fired >= permille / 1000, in integers */
+		if (seen * 1000 >= (uint64_t)permille * s->fired)
+			return 2ULL << b;
+	}
+	return 2ULL << (XTS_HOST_TIMERS_BUCKETS - 1);
 }
 
 void xts_host_timers_destroy(struct xts_host_timers *t)

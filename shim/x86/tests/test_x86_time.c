@@ -173,7 +173,41 @@ static void test_timers(void **state)
 	}
 	/* An out-of-range index is ignored, not written. */
 	xts_host_timers_arm(t, 4, xts_host_tsc());
+
+	/* Every fire was counted once, in some bucket, and none before its deadline. */
+	struct xts_host_timers_stats s;
+	xts_host_timers_stats(t, &s);
+	assert_int_equal(s.fired, 20 * 3);
+	uint64_t sum = 0;
+	for (unsigned b = 0; b < XTS_HOST_TIMERS_BUCKETS; b++)
+		sum += s.late_log2_ns[b];
+	assert_int_equal(sum, s.fired);
+	/* Quantiles are bucket bounds, ordered, and the p100 bound covers the max. */
+	uint64_t p50 = xts_host_timers_quantile_ns(&s, 500);
+	uint64_t p99 = xts_host_timers_quantile_ns(&s, 990);
+	uint64_t p100 = xts_host_timers_quantile_ns(&s, 1000);
+	assert_true(p50 && (p50 & (p50 - 1)) == 0);
+	assert_true(p50 <= p99 && p99 <= p100);
+	assert_true(s.max_late_ns < p100);
 	xts_host_timers_destroy(t);
+}
+
+/* Quantiles from a histogram built by hand: the answer is known. */
+static void test_quantiles(void **state)
+{
+	struct xts_host_timers_stats s;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 500), 0);
+	s.fired = 100;
+	s.late_log2_ns[3] = 50;    /* [8, 16) ns */
+	s.late_log2_ns[10] = 49;   /* [1024, 2048) ns */
+	s.late_log2_ns[20] = 1;    /* [2^20, 2^21) ns */
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 100), 16);
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 500), 16);
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 501), 2048);
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 990), 2048);
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 991), 2ULL << 20);
+	assert_int_equal(xts_host_timers_quantile_ns(&s, 1000), 2ULL << 20);
 }
 
 int main(void)
@@ -183,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_offset_from_model),
 		cmocka_unit_test(test_apply_on_kvm),
 		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_quantiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
