@@ -97,7 +97,6 @@ static void platform__console_write(void *opaque, const char *buf, size_t len)
 	console__write(opaque, buf, len);
 }
 
-/* Called on the vCPU's own thread (a hypercall argument), so its fd is usable. */
 /*
  * KVM_TRANSLATE walks only the address bits the paging mode uses, so a
  * non-canonical address would translate like its low bits: check first
@@ -118,6 +117,7 @@ static bool platform__canonical(struct vmm *v, unsigned vcpu, uint64_t gva)
 	return (uint64_t)((int64_t)(gva << (64 - bits)) >> (64 - bits)) == gva;
 }
 
+/* Called on the vCPU's own thread (a hypercall argument), so its fd is usable. */
 static int platform__translate_gva(void *opaque, unsigned vcpu, uint64_t gva, uint64_t *gpa)
 {
 	struct vmm *v = opaque;
