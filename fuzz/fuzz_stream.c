@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "shim/xtshim.h"
+#include "shim/stream-cpu.h"
 
 static int in_fd = -1, out_fd = -1;
 
@@ -22,10 +23,24 @@ static int on_page(void *o, uint64_t pfn, const void *data, uint32_t size)
 	return (b[0] + b[size - 1]) == 0x1ff ? 0 : 0;
 }
 
+/* Every CPU entry the parser accepts converts to KVM state and back. */
+static int on_record(void *o, const struct xts_stream_record *r)
+{
+	static struct xts_xen_cpu_kvm k;
+	static uint8_t back[1032];
+
+	(void)o;
+	if (r->layer != XTS_STREAM_HVM || r->type != 2)
+		return 0;
+	if (xts_xen_cpu_to_kvm(r->body, r->length, &k) || xts_kvm_to_xen_cpu(&k, back))
+		abort();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct xts_xen_time x, y;
-	struct xts_stream_visitor v = { NULL, NULL, on_page };
+	struct xts_stream_visitor v = { NULL, on_record, on_page };
 	struct xts_xen_import_opts io = { true, 0, 0x1020 };
 	struct xts_stream_error err;
 	struct xts_time_state st;
