@@ -36,8 +36,6 @@ $(B)/tests/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(filter-out $(B)/obj/vmm/mai
 endef
 $(foreach t,$(VMM_TEST_SRCS),$(eval $(call vmm_test_rule,$(t))))
 
-endif
-
 # Exit status per shutdown reason, booting compat-tests/shutdown.
 $(B)/vmm-exit-status: vmm/tests/exit-status.sh vmm/build.mk $(VMM_BIN) \
 		$(B)/compat-tests/shutdown-64.elf $(B)/compat-tests/shutdown-32.elf
@@ -50,3 +48,5 @@ CHECK_PROGRAMS += $(B)/vmm-exit-status
 DEMO_IMAGE := $(B)/compat-tests/demo-64.elf
 run: $(VMM_BIN) $(DEMO_IMAGE)
 	$(VMM_BIN) run --vcpus 2 --cmdline "seconds=3" $(DEMO_IMAGE)
+
+endif # x86_64
