@@ -17,7 +17,11 @@ $(FIXTURE_GEN): fuzz/gen-fixtures.c shim/tests/xen-stream-gen.h | deps
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $<
 ALL_TARGETS += $(FIXTURE_GEN)
 
+# libFuzzer ships with clang's runtime; installed only for `make fuzz`.
+FUZZ_PKGS := clang libclang-rt-14-dev
+
 $(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard shim/*.h abi/*.h)
+	@scripts/deps.sh $(FUZZ_PKGS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wno-unused-parameter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
