@@ -123,12 +123,14 @@ static uint8_t *hvm_entry(uint8_t *p, uint16_t code, uint16_t inst, uint32_t len
 
 /* The HVM context blob; returns its length, 0 on allocation failure. */
 static uint32_t build_hvm_context(const struct xts_xen_time *x, const uint8_t *cpus,
-				  uint8_t **out)
+				  const uint8_t *lapic_regs, uint8_t **out)
 {
 	const uint32_t d = sizeof(struct hvm_save_descriptor);
 	size_t max = d + sizeof(struct hvm_save_header) + d /* END */ + d + sizeof(struct hvm_hw_rtc) +
-		     (size_t)x->nr_vcpus * (3 * d + sizeof(struct hvm_hw_cpu) +
-					    sizeof(struct hvm_hw_lapic) + sizeof(struct hvm_tsc_adjust));
+		     (size_t)x->nr_vcpus * (4 * d + sizeof(struct hvm_hw_cpu) +
+					    sizeof(struct hvm_hw_lapic) +
+					    sizeof(struct hvm_hw_lapic_regs) +
+					    sizeof(struct hvm_tsc_adjust));
 	uint8_t *buf = malloc(max), *p = buf, *b;
 
 	if (!buf)
@@ -157,6 +159,14 @@ static uint32_t build_hvm_context(const struct xts_xen_time *x, const uint8_t *c
 			  false);
 		xts_put64(b + offsetof(struct hvm_hw_lapic, tdt_msr), x->vcpu[i].tdt_msr, false);
 		p = b + sizeof(struct hvm_hw_lapic);
+	}
+	for (unsigned i = 0; lapic_regs && i < x->nr_vcpus; i++) {
+		if (!(x->vcpu[i].present & XTS_XEN_VCPU_LAPIC))
+			continue;
+		b = hvm_entry(p, 6, (uint16_t)i, sizeof(struct hvm_hw_lapic_regs));
+		memcpy(b, lapic_regs + (size_t)i * sizeof(struct hvm_hw_lapic_regs),
+		       sizeof(struct hvm_hw_lapic_regs));
+		p = b + sizeof(struct hvm_hw_lapic_regs);
 	}
 	if (x->have & XTS_XEN_HAVE_RTC) {
 		b = hvm_entry(p, 11, 0, sizeof(struct hvm_hw_rtc));
@@ -257,7 +267,7 @@ int xts_xen_write(int fd, const struct xts_xen_time *x, const struct xts_xen_exp
 		rc = w_record(&w, XTS_LIBXC_REC_X86_TSC_INFO, t, sizeof(t), "X86_TSC_INFO");
 	}
 	if (!rc) {
-		ctx_len = build_hvm_context(x, o->cpu_records, &ctx);
+		ctx_len = build_hvm_context(x, o->cpu_records, o->lapic_regs, &ctx);
 		rc = ctx_len ? w_record(&w, XTS_LIBXC_REC_HVM_CONTEXT, ctx, ctx_len, "HVM_CONTEXT")
 			     : w_fail(&w, -ENOMEM, XTS_LIBXC_REC_HVM_CONTEXT, "HVM_CONTEXT",
 				      "out of memory");

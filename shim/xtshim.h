@@ -953,13 +953,17 @@ struct xts_xen_export_opts {
 	const void *cpu_records;      /* NULL, or nr_vcpus x 1032-byte struct hvm_hw_cpu
 					 (registers; their tsc is replaced by the time
 					 state's): written instead of zeroed registers */
+	const void *lapic_regs;       /* NULL, or nr_vcpus x 1024-byte LAPIC register
+					 pages (struct hvm_hw_lapic_regs = KVM's
+					 kvm_lapic_state): LAPIC_REGS for each vCPU
+					 that has a LAPIC entry */
 };
 
 /*
  * Write an x86 HVM stream, little-endian: [STATIC_DATA_END (v3)],
- * [PAGE_DATA...], X86_TSC_INFO, HVM_CONTEXT (HEADER, CPU, LAPIC, RTC when
- * known, TSC_ADJUST, END), [XTSHIM_TIME when a pvclock record is known],
- * [HVM_PARAMS], END; wrapped as an `xl save` file (xl header + config,
+ * [PAGE_DATA...], X86_TSC_INFO, HVM_CONTEXT (HEADER, CPU, LAPIC,
+ * [LAPIC_REGS], RTC when known, TSC_ADJUST, END), [XTSHIM_TIME when a
+ * pvclock record is known], [HVM_PARAMS], END; wrapped as an `xl save` file (xl header + config,
  * libxl header, LIBXC_CONTEXT, libxc stream, libxl END) unless bare.
  * CPU records carry the TSC only (other registers zero) unless
  * o->cpu_records gives them.

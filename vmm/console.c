@@ -13,7 +13,7 @@
 int console__open(struct vmm *v)
 {
 	if (!v->opts.console_path) {
-		v->console_fd = STDOUT_FILENO;
+		v->console_fd = v->opts.console_stderr ? STDERR_FILENO : STDOUT_FILENO;
 		return 0;
 	}
 	v->console_fd = open(v->opts.console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -1,6 +1,9 @@
 /*
  * `xtshim run [options] GUEST.elf`: boot a PVH guest with the Xen time ABI
  * and exit with a status derived from its shutdown reason.
+ * `xtshim run --from-xen FILE|-` resumes a guest from a Xen stream instead
+ * (restore.c); --save-on-suspend FILE writes one when the guest suspends
+ * (save.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +20,7 @@ static void run__usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xtshim run [options] GUEST.elf\n"
+		"       xtshim run [options] --from-xen FILE|- [--xl-migrate-receive]\n"
 		"  --vcpus N            vCPUs (1..%u, default 1)\n"
 		"  --mem MiB            guest RAM (2..%u, default 64)\n"
 		"  --xen-version X.Y    Xen version the guest sees (default 4.17)\n"
@@ -25,7 +29,17 @@ static void run__usage(FILE *f)
 		"  --backend B          auto | userspace | kernel | kernel-transport (default auto)\n"
 		"  --console FILE       guest console output (default stdout)\n"
 		"  -v, --verbose        report the boot and the shutdown on stderr\n"
-		"exit status: 0 poweroff, 1 VMM error, 2 crash, 3 watchdog, 4 reboot,\n"
+		"migration:\n"
+		"  --from-xen FILE|-    resume an HVM/PVH guest from an xl save file or Xen stream\n"
+		"  --xl-migrate-receive with --from-xen -: speak xl's receiver protocol on stdio\n"
+		"                       (guest console on stderr unless --console)\n"
+		"  --clock-policy P     freeze | track | threshold[:NS] (default freeze;\n"
+		"                       threshold without NS: 1 s)\n"
+		"  --accept-rate-change resume even if the guest TSC rate cannot be kept\n"
+		"  --pvclock VCPU:GPA   the guest's last pvclock record in its RAM (Xen streams)\n"
+		"  --save-on-suspend FILE  on SCHEDOP_shutdown(suspend) write an xl save file\n"
+		"                       (memory, vCPUs, time) and exit 0\n"
+		"exit status: 0 poweroff (or saved), 1 VMM error, 2 crash, 3 watchdog, 4 reboot,\n"
 		"             5 suspend/soft_reset, 6 triple fault or unhandled exit\n",
 		XTS_MAX_VCPUS, VMM_MAX_MEM_MIB);
 }
@@ -81,6 +95,12 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "console", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "from-xen", required_argument, NULL, 'F' },
+		{ "xl-migrate-receive", no_argument, NULL, 'X' },
+		{ "save-on-suspend", required_argument, NULL, 'S' },
+		{ "clock-policy", required_argument, NULL, 'P' },
+		{ "accept-rate-change", no_argument, NULL, 'A' },
+		{ "pvclock", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -98,11 +118,13 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 			if (parse_uint("--vcpus", optarg, 1, XTS_MAX_VCPUS, &x))
 				return -EINVAL;
 			o->nr_vcpus = (unsigned)x;
+			o->vcpus_given = true;
 			break;
 		case 'm':
 			if (parse_uint("--mem", optarg, 2, VMM_MAX_MEM_MIB, &x))
 				return -EINVAL;
 			o->mem_mib = x;
+			o->mem_given = true;
 			break;
 		case 'x':
 			if (parse_version(optarg, &o->xen_version))
@@ -127,6 +149,26 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'F':
+			o->from_xen = optarg;
+			break;
+		case 'X':
+			o->xl_migrate_receive = true;
+			break;
+		case 'S':
+			o->save_path = optarg;
+			break;
+		case 'P':
+			if (restore__parse_policy(optarg, &o->clock_policy, &o->clock_threshold_ns))
+				return -EINVAL;
+			break;
+		case 'A':
+			o->accept_rate_change = true;
+			break;
+		case 'K':
+			if (restore__parse_pvclock(optarg, &o->import))
+				return -EINVAL;
+			break;
 		case 'h':
 			run__usage(stdout);
 			exit(0);
@@ -134,6 +176,31 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 			run__usage(stderr);
 			return -EINVAL;
 		}
+	}
+	if (o->from_xen) {
+		if (optind != argc) {
+			fprintf(stderr, "xtshim run: --from-xen takes the guest from the stream; "
+				"no GUEST.elf\n");
+			return -EINVAL;
+		}
+		if (o->xl_migrate_receive && strcmp(o->from_xen, "-")) {
+			fprintf(stderr, "xtshim run: --xl-migrate-receive reads the stream from stdin: "
+				"use --from-xen -\n");
+			return -EINVAL;
+		}
+		if (o->cmdline) {
+			fprintf(stderr, "xtshim run: --cmdline: a resumed guest keeps its own command "
+				"line (it is in its memory)\n");
+			return -EINVAL;
+		}
+		if (o->xl_migrate_receive && !o->console_path)
+			o->console_stderr = true;   /* stdout carries xl's protocol */
+		return 0;
+	}
+	if (o->xl_migrate_receive || o->import.pvclock_given || o->accept_rate_change) {
+		fprintf(stderr, "xtshim run: --xl-migrate-receive, --pvclock and "
+			"--accept-rate-change need --from-xen\n");
+		return -EINVAL;
 	}
 	if (optind != argc - 1) {
 		run__usage(stderr);
@@ -148,6 +215,8 @@ static int run__boot(struct vmm *v)
 	uint64_t start_info;
 	int r;
 
+	if (v->opts.from_xen)
+		return restore__run(v);
 	if ((r = console__open(v)) || (r = kvm__init(v)) || (r = xen__pick_backend(v)))
 		return r;
 	if ((r = elf__load_pvh(v, v->opts.kernel, &v->entry)))
@@ -185,6 +254,12 @@ int xtshim__cmd_run(int argc, char **argv)
 
 	int r = run__boot(&v);
 	int status = r ? VMM_EXIT_ERROR : v.exit_status;
+	/* The guest suspended and the operator asked for its state. */
+	if (!r && v.opts.save_path && status == VMM_EXIT_SUSPEND) {
+		r = save__guest(&v);
+		status = r ? VMM_EXIT_ERROR : VMM_EXIT_POWEROFF;
+		v.stop_why = r ? "suspend: saving failed" : "suspend: saved";
+	}
 	if (!r && (v.opts.verbose || status))
 		fprintf(stderr, "xtshim: guest stopped: %s (exit status %d)\n",
 			v.stop_why ? v.stop_why : "?", status);

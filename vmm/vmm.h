@@ -52,8 +52,18 @@ struct vmm_options {
 	const char *cmdline;
 	enum vmm_backend backend;
 	const char *console_path;
+	bool console_stderr;        /* no --console, and stdout is taken (xl protocol) */
 	const char *kernel;
 	bool verbose;
+	/* Migration (restore.c, save.c) */
+	const char *from_xen;       /* --from-xen FILE, "-" for stdin; NULL: boot `kernel` */
+	bool xl_migrate_receive;    /* --xl-migrate-receive: xl's receiver handshake on stdio */
+	const char *save_path;      /* --save-on-suspend FILE */
+	enum xts_policy clock_policy;
+	uint64_t clock_threshold_ns;
+	bool accept_rate_change;
+	bool vcpus_given, mem_given;
+	struct xts_xen_import_opts import;   /* --pvclock VCPU:GPA */
 };
 
 /* Requests to a vCPU thread, set by other threads before kicking it. */
@@ -96,6 +106,8 @@ struct vmm {
 	int console_fd;
 	uint64_t entry;             /* PVH 32-bit entry point */
 	bool tsc_is_host_tsc;       /* KVM ignores TSC offsets (PVM) */
+	bool restored;              /* resumed from a stream, not booted */
+	uint64_t console_pfn, store_pfn;  /* PV console / xenstore rings; 0: none */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
 	struct xts_kvm_xen kx;      /* in-kernel Xen: the plan, and KVM's state */
 
@@ -139,8 +151,27 @@ void console__write(struct vmm *v, const char *buf, size_t len);
 
 /* xen.c: the backend, the domain and the clock of this guest */
 int xen__pick_backend(struct vmm *v);
-int xen__init(struct vmm *v);
+int xen__init(struct vmm *v);                 /* a new clock, then xen__create_domain() */
+int xen__create_domain(struct vmm *v);        /* host timers + domain over v->clock */
+bool xen__host_tsc_invariant(void);
 int xen__setup_vcpu(struct vmm_cpu *c);
 void xen__exit(struct vmm *v);
+
+/* restore.c: `run --from-xen` (and --xl-migrate-receive) */
+int restore__run(struct vmm *v);
+int restore__parse_policy(const char *s, enum xts_policy *policy, uint64_t *threshold_ns);
+int restore__parse_pvclock(const char *s, struct xts_xen_import_opts *o);
+/*
+ * Re-anchor a restored model on a KVM that runs the guest on the host TSC
+ * (PVM ignores TSC offsets): the system-time line is moved along the TSC
+ * axis so that system time, as a function of the host TSC, is unchanged;
+ * tsc_offset and the vCPU skews become 0.  *jump_tsc: how far vCPU 0's TSC
+ * jumps (host TSC now minus the TSC the model wanted), ticks mod 2^64.
+ */
+int restore__rebase_on_host_tsc(struct xts_clock *c, const struct xts_host_sample *now,
+				int64_t *jump_tsc);
+
+/* save.c: `run --save-on-suspend FILE` */
+int save__guest(struct vmm *v);
 
 #endif

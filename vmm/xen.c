@@ -19,7 +19,7 @@ static void xen__timer_fired(void *opaque, unsigned idx)
 }
 
 /* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in all states. */
-static bool host_tsc_invariant(void)
+bool xen__host_tsc_invariant(void)
 {
 	unsigned a, b, c, d;
 	if (!__get_cpuid(0x80000007, &a, &b, &c, &d))
@@ -85,7 +85,7 @@ int xen__init(struct vmm *v)
 		.tsc_ratio = 0,
 		.start_tsc = 0,              /* like a freshly reset machine */
 		.tsc_mode = v->opts.tsc_mode,
-		.flags = host_tsc_invariant() ? XTS_CLOCK_HOST_TSC_RELIABLE : 0,
+		.flags = xen__host_tsc_invariant() ? XTS_CLOCK_HOST_TSC_RELIABLE : 0,
 	};
 	struct xts_host_sample now;
 	xts_host_sample_now(&now);
@@ -109,8 +109,18 @@ int xen__init(struct vmm *v)
 		fprintf(stderr, "xtshim: vCPU 0 TSC offset: %s\n", strerror(-r));
 		return r;
 	}
+	v->console_pfn = VMM_CONSOLE_PFN;
+	v->store_pfn = VMM_STORE_PFN;
+	return xen__create_domain(v);
+}
 
-	if ((r = xts_host_timers_create(v->nr_vcpus, khz, xen__timer_fired, v, &v->timers))) {
+/* Host timers and the domain, over the clock model already in v->clock. */
+int xen__create_domain(struct vmm *v)
+{
+	int r;
+
+	if ((r = xts_host_timers_create(v->nr_vcpus, v->clock.host_tsc_khz, xen__timer_fired, v,
+					&v->timers))) {
 		fprintf(stderr, "xtshim: host timers: %s\n", strerror(-r));
 		return r;
 	}
@@ -127,8 +137,8 @@ int xen__init(struct vmm *v)
 		.transport = v->kx.plan.transport == XTS_KVM_XEN_TRANSPORT_KVM ?
 			     xts_kvm_xen_stub_transport() : XTS_TRANSPORT_IOPORT,
 		.hcall_io_port = VMM_HCALL_PORT,
-		.console_pfn = VMM_CONSOLE_PFN,
-		.store_pfn = VMM_STORE_PFN,
+		.console_pfn = v->console_pfn,
+		.store_pfn = v->store_pfn,
 	};
 	if ((r = xts_domain_create(&cfg, &v->dom))) {
 		fprintf(stderr, "xtshim: Xen domain: %s\n", strerror(-r));
