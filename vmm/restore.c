@@ -231,10 +231,19 @@ static void restore__report_parse_error(struct restore *rs, const struct xts_str
 
 /* ---- step 3: check and convert, no KVM calls ---- */
 
-static uint64_t restore__save_time_ns(const char *path)
+/*
+ * UTC at the save instant, for the downtime and (streams without their own
+ * wallclock) the guest's UTC: --save-time, else the file's mtime (xtshim
+ * sets it to the save instant; `xl save` leaves the end of writing), else
+ * now (a live stream was saved moments ago).
+ */
+static uint64_t restore__save_time_ns(const struct vmm_options *o)
 {
 	struct stat sb;
 	struct xts_host_sample now;
+	const char *path = o->from_xen;
+	if (o->save_time_ns)
+		return o->save_time_ns;
 	if (strcmp(path, "-") && !stat(path, &sb))
 		return (uint64_t)sb.st_mtim.tv_sec * 1000000000ull + (uint64_t)sb.st_mtim.tv_nsec;
 	xts_host_sample_now(&now);       /* a live stream: it was saved just now */
@@ -276,7 +285,7 @@ static int restore__convert(struct restore *rs)
 			v->opts.nr_vcpus, x->nr_vcpus);
 		return -EINVAL;
 	}
-	r = xts_xen_time_to_state(x, restore__save_time_ns(v->opts.from_xen), &rs->st,
+	r = xts_xen_time_to_state(x, restore__save_time_ns(&v->opts), &rs->st,
 				  &rs->line_src, why, sizeof(why));
 	if (r) {
 		fprintf(stderr, "xtshim run --from-xen: time state: %s\n", why);

@@ -37,6 +37,7 @@ static void run__usage(FILE *f)
 		"                       threshold without NS: 1 s)\n"
 		"  --accept-rate-change resume even if the guest TSC rate cannot be kept\n"
 		"  --pvclock VCPU:GPA   the guest's last pvclock record in its RAM (Xen streams)\n"
+		"  --save-time NS       UTC of the save in ns (default: the file's mtime, or now)\n"
 		"  --save-on-suspend FILE  on SCHEDOP_shutdown(suspend) write an xl save file\n"
 		"                       (memory, vCPUs, time) and exit 0\n"
 		"exit status: 0 poweroff (or saved), 1 VMM error, 2 crash, 3 watchdog, 4 reboot,\n"
@@ -101,6 +102,7 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 		{ "clock-policy", required_argument, NULL, 'P' },
 		{ "accept-rate-change", no_argument, NULL, 'A' },
 		{ "pvclock", required_argument, NULL, 'K' },
+		{ "save-time", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -165,6 +167,11 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 		case 'A':
 			o->accept_rate_change = true;
 			break;
+		case 'T':
+			if (parse_uint("--save-time", optarg, 1, UINT64_MAX, &x))
+				return -EINVAL;
+			o->save_time_ns = x;
+			break;
 		case 'K':
 			if (restore__parse_pvclock(optarg, &o->import))
 				return -EINVAL;
@@ -197,8 +204,9 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 			o->console_stderr = true;   /* stdout carries xl's protocol */
 		return 0;
 	}
-	if (o->xl_migrate_receive || o->import.pvclock_given || o->accept_rate_change) {
-		fprintf(stderr, "xtshim run: --xl-migrate-receive, --pvclock and "
+	if (o->xl_migrate_receive || o->import.pvclock_given || o->accept_rate_change ||
+	    o->save_time_ns) {
+		fprintf(stderr, "xtshim run: --xl-migrate-receive, --pvclock, --save-time and "
 			"--accept-rate-change need --from-xen\n");
 		return -EINVAL;
 	}

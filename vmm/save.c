@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim/stream-cpu.h"
@@ -131,7 +133,8 @@ static int save__cpu(struct vmm_cpu *c, struct save_cpu *s)
 #undef GET
 
 /* The Xen view of the stopped guest: time state, per-vCPU LAPIC data, params. */
-static int save__xen_time(struct vmm *v, const struct save_cpu *cpus, struct xts_xen_time *x)
+static int save__xen_time(struct vmm *v, const struct save_cpu *cpus, struct xts_xen_time *x,
+			  struct xts_host_sample *at)
 {
 	struct xts_host_sample now;
 	struct xts_time_state st;
@@ -139,6 +142,7 @@ static int save__xen_time(struct vmm *v, const struct save_cpu *cpus, struct xts
 	int r;
 
 	xts_host_sample_now(&now);
+	*at = now;
 	if ((r = xts_clock_save(&v->clock, &now, &st)) || (r = xts_xen_time_from_state(&st, x))) {
 		fprintf(stderr, "xtshim: save: time state: %s\n", strerror(-r));
 		return r;
@@ -202,7 +206,8 @@ int save__guest(struct vmm *v)
 	for (unsigned i = 0; i < v->nr_vcpus; i++)
 		if ((r = save__cpu(&v->cpus[i], &cpus[i])))
 			goto out;
-	if ((r = save__xen_time(v, cpus, x)))
+	struct xts_host_sample at;
+	if ((r = save__xen_time(v, cpus, x, &at)))
 		goto out;
 	for (unsigned i = 0; i < v->nr_vcpus; i++) {
 		xts_kvm_to_xen_cpu(&cpus[i].k, records + i * cpu_sz);
@@ -231,6 +236,22 @@ int save__guest(struct vmm *v)
 	}
 	if ((r = xts_xen_write(fd, x, &o, &err))) {
 		fprintf(stderr, "xtshim: save to %s: %s\n", v->opts.save_path, err.msg);
+		goto out;
+	}
+	/*
+	 * The file's mtime is the save instant a restore measures the downtime
+	 * from (docs/migration-from-xen.md): make it the instant the time state
+	 * was taken, not the end of writing the memory.
+	 */
+	struct timespec ts[2] = {
+		{ .tv_sec = (time_t)(at.realtime_ns / 1000000000u),
+		  .tv_nsec = (long)(at.realtime_ns % 1000000000u) },
+	};
+	ts[1] = ts[0];
+	if (futimens(fd, ts) < 0) {
+		r = -errno;
+		fprintf(stderr, "xtshim: save to %s: setting the save instant as mtime: %s\n",
+			v->opts.save_path, strerror(errno));
 		goto out;
 	}
 	if (fsync(fd) < 0 && errno != EINVAL) {

@@ -62,6 +62,7 @@ struct vmm_options {
 	enum xts_policy clock_policy;
 	uint64_t clock_threshold_ns;
 	bool accept_rate_change;
+	uint64_t save_time_ns;      /* --save-time: UTC of the save, ns; 0: mtime / now */
 	bool vcpus_given, mem_given;
 	struct xts_xen_import_opts import;   /* --pvclock VCPU:GPA */
 };

@@ -14,6 +14,16 @@
 # or 20000 on a PVM host (kvm_pvm), where KVM emulates every guest
 # instruction and 10^6 locked pvclock reads would take some 10 minutes.
 #
+# A fourth field "resume: OPTIONS" makes a two-phase (migration) case:
+#   1. xtshim run --vcpus N OPTIONS --save-on-suspend F --cmdline ... IMAGE
+#      (the guest suspends; the VMM saves it and exits 0);
+#   2. xtshim inspect F must accept the file;
+#   3. after $COMPAT_PAUSE_MS ms (default 300), xtshim run --from-xen F
+#      RESUME-OPTIONS; the case is judged on this run's output.
+# A guest that ends phase 1 with its own "Test result:" is judged on that.
+# More placeholders: {pause_ms}, and {kvm_tsc}: "host" on a KVM that ignores
+# TSC offsets (PVM: the VMM must then say so on stderr), else "continuous".
+#
 # Output: one line per case (PASS/FAIL/SKIP, with the figures the guest
 # printed as "figure: NAME VALUE UNIT"), then "N passed, N failed, N skipped".
 # Without a usable /dev/kvm every case is reported as skipped, loudly.
@@ -43,6 +53,10 @@ if [ -z "${COMPAT_READS:-}" ] && [ -d /sys/module/kvm_pvm ]; then
 	     "$COMPAT_READS (COMPAT_READS=1000000 for the full count)"
 fi
 reads=${COMPAT_READS:-1000000}
+pause_ms=${COMPAT_PAUSE_MS:-300}
+# PVM runs guests on the host TSC whatever offset is set (docs/vmm.md).
+kvm_tsc=continuous
+[ -d /sys/module/kvm_pvm ] && kvm_tsc=host
 
 # "cpu MHz : 2596.124" -> 2596124, only when given to the kHz.
 host_khz=$(sed -n 's/^cpu MHz[[:space:]]*:[[:space:]]*\([0-9]*\)\.\([0-9]\{3\}\)$/\1\2/p' \
@@ -63,21 +77,13 @@ cases_of() {
 	fi
 }
 
-# Run one case; sets out, rc, t_launch, utc_line_ns, utc_seen_ns.
-boot() {
-	local img=$1 n=$2 opts=$3 cmd=$4 line ts now
+# Run `xtshim run ARGS...`; sets out, rc, t_launch, utc_line_ns, utc_seen_ns.
+run_vmm() {
+	local line ts now
 	out='' rc=1 utc_line_ns='' utc_seen_ns=''
 	stamp
 	t_launch=$now
-	cmd=${cmd//\{utc_ns\}/$t_launch}
-	cmd=${cmd//\{reads\}/$reads}
-	if [ -n "$host_khz" ]; then
-		cmd=${cmd//\{host_khz\}/$host_khz}
-	else
-		cmd=$(sed 's/[^ ]*{host_khz}[^ ]*//g' <<<"$cmd")
-	fi
-	# shellcheck disable=SC2086 # options are words on purpose
-	{ timeout "$timeout_s" "$xtshim" run --vcpus "$n" $opts --cmdline "$cmd" "$img" 2>&1
+	{ timeout "$timeout_s" "$xtshim" run "$@" 2>&1
 	  echo "__rc=$?"; } |
 	while IFS= read -r line; do
 		stamp
@@ -92,25 +98,108 @@ boot() {
 	done
 }
 
+# One case's command line with its placeholders filled in (UTC: now).
+expand() {
+	local cmd=$1 now
+	stamp
+	cmd=${cmd//\{utc_ns\}/$now}
+	cmd=${cmd//\{reads\}/$reads}
+	cmd=${cmd//\{pause_ms\}/$pause_ms}
+	cmd=${cmd//\{kvm_tsc\}/$kvm_tsc}
+	if [ -n "$host_khz" ]; then
+		cmd=${cmd//\{host_khz\}/$host_khz}
+	else
+		cmd=$(sed 's/[^ ]*{host_khz}[^ ]*//g' <<<"$cmd")
+	fi
+	echo "$cmd"
+}
+
+# Run one case; sets out, rc, t_launch, utc_line_ns, utc_seen_ns.
+boot() {
+	local img=$1 n=$2 opts=$3 cmd
+	cmd=$(expand "$4")
+	# shellcheck disable=SC2086 # options are words on purpose
+	run_vmm --vcpus "$n" $opts --cmdline "$cmd" "$img"
+}
+
+# A two-phase case: boot until the guest suspends and is saved, inspect the
+# file, resume it.  Sets what boot() sets (from the resumed run, or from
+# phase 1 if the guest finished there) plus why (a runner-side failure) and
+# extra (figures seen by the runner).
+boot_resume() {
+	local img=$1 n=$2 opts=$3 cmd resume_opts=$5 save out1 rc1 t_end1 elapsed
+	why='' extra=''
+	cmd=$(expand "$4")
+	save=$(mktemp "${TMPDIR:-/tmp}/xtshim-migrate.XXXXXX") || { why="mktemp failed"; return; }
+	# shellcheck disable=SC2086
+	run_vmm --vcpus "$n" $opts --save-on-suspend "$save" --cmdline "$cmd" "$img"
+	out1=$out rc1=$rc
+	stamp
+	t_end1=$now
+	if grep -aq 'Test result:' <<<"$out1"; then
+		rm -f "$save"
+		return           # the guest did not suspend: judged as it ended
+	fi
+	if [ "$rc1" -ne 0 ] || [ ! -s "$save" ]; then
+		why="phase 1 (run until suspend, --save-on-suspend) exit status $rc1, save file ${save}"
+		[ -s "$save" ] || why+=" missing or empty"
+		out=$out1
+		rm -f "$save"
+		return
+	fi
+	if ! "$xtshim" inspect "$save" >/dev/null 2>&1; then
+		why="xtshim inspect rejected the saved file"
+		out="$out1$("$xtshim" inspect "$save" 2>&1 | tail -n 5)"
+		rm -f "$save"
+		return
+	fi
+	extra="save_file=$(($(stat -c %s "$save") >> 20)) MiB"
+	sleep "$((pause_ms / 1000)).$(printf '%03d' $((pause_ms % 1000)))"
+	# shellcheck disable=SC2086
+	run_vmm --from-xen "$save" $resume_opts
+	rm -f "$save"
+	elapsed=$(sed -n 's/^xtshim: clock: .* \([0-9]*\) ns since the save.*/\1/p' <<<"$out")
+	[ -n "$elapsed" ] && extra+="; downtime=$((elapsed / 1000000)) ms"
+	extra+="; vmm_gap=$(((t_launch - t_end1) / 1000000)) ms"
+	if [ "$kvm_tsc" = host ] && ! grep -aq 'guest TSC could not be restored' <<<"$out"; then
+		why="this KVM ignores TSC offsets, yet the VMM did not report the TSC jump"
+	elif [ "$kvm_tsc" = continuous ] && grep -aq 'guest TSC could not be restored' <<<"$out"; then
+		why="the VMM could not restore the guest TSC on a KVM expected to honour offsets"
+	fi
+	out="$out1--- resumed ---"$'\n'"$out"
+}
+
 for t in "$@"; do
-	while IFS='|' read -r counts opts cmd; do
-		counts=$(trim "$counts") opts=$(trim "$opts") cmd=$(trim "$cmd")
+	while IFS='|' read -r counts opts cmd resume; do
+		counts=$(trim "$counts") opts=$(trim "$opts") cmd=$(trim "$cmd") resume=$(trim "$resume")
+		two_phase=0
+		case $resume in
+		resume:*) two_phase=1 resume=$(trim "${resume#resume:}") ;;
+		?*) echo "FAIL $t: cases line with a fourth field that is not 'resume: ...'"
+		    fail=$((fail + 1)); continue ;;
+		esac
 		for env in 64 32; do
 			for n in $counts; do
 				name="$t-$env vcpus=$n${opts:+ $opts}${cmd:+ [$cmd]}"
+				[ $two_phase = 1 ] && name+=" -> resume${resume:+ $resume}"
 				img="$dir/$t-$env.elf"
 				if [ $kvm_ok = 0 ]; then
 					echo "SKIP $name (no /dev/kvm)"
 					skip=$((skip + 1))
 					continue
 				fi
-				boot "$img" "$n" "$opts" "$cmd"
+				why='' extra=''
+				if [ $two_phase = 1 ]; then
+					boot_resume "$img" "$n" "$opts" "$cmd" "$resume"
+				else
+					boot "$img" "$n" "$opts" "$cmd"
+				fi
 				result=$(grep -a 'Test result:' <<<"$out" | tail -n 1 |
 					 sed 's/.*Test result: *//')
 				figures=$(sed -n 's/^figure: *\([^ ]*\) \([^ ]*\) *\(.*\)$/\1=\2 \3/p' <<<"$out" |
 					  sed 's/ *$//' | paste -sd';' - | sed 's/;/; /g')
-				why=''
-				if [ -n "$utc_line_ns" ]; then
+				[ -n "$extra" ] && figures+="${figures:+; }$extra"
+				if [ -z "$why" ] && [ -n "$utc_line_ns" ]; then
 					lo=$((utc_line_ns - t_launch)) hi=$((utc_seen_ns - utc_line_ns))
 					figures+="${figures:+; }utc_after_launch=$lo ns; utc_before_seen=$hi ns"
 					if [ $lo -lt -$tolerance_ns ] || [ $hi -lt -$tolerance_ns ]; then
