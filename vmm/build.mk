@@ -44,6 +44,14 @@ $(B)/vmm-exit-status: vmm/tests/exit-status.sh vmm/build.mk $(VMM_BIN) \
 	chmod +x $@
 CHECK_PROGRAMS += $(B)/vmm-exit-status
 
+# run --from-xen / --save-on-suspend / xl migrate receive, from the operator's side.
+$(B)/vmm-from-xen: vmm/tests/from-xen.sh vmm/build.mk $(VMM_BIN) \
+		$(B)/compat-tests/migrate-64.elf
+	printf '#!/bin/sh\nexec "%s" "%s" "%s"\n' "$(CURDIR)/vmm/tests/from-xen.sh" \
+		"$(CURDIR)/$(VMM_BIN)" "$(CURDIR)/$(B)/compat-tests" > $@
+	chmod +x $@
+CHECK_PROGRAMS += $(B)/vmm-from-xen
+
 # `make run`: the demo guest on 2 vCPUs, showing its Xen time for 3 seconds.
 DEMO_IMAGE := $(B)/compat-tests/demo-64.elf
 run: $(VMM_BIN) $(DEMO_IMAGE)
