@@ -427,13 +427,19 @@ static int restore__set_cpu(struct restore *rs, unsigned i)
 	/* The register page after apic_base (KVM checks it against the mode). */
 	if (rs->lapic[i])
 		SET(KVM_SET_LAPIC, rs->lapic[i], "KVM_SET_LAPIC");
-	/* Only a LAPIC in TSC-deadline mode keeps the MSR: after the registers. */
+	/*
+	 * Only a LAPIC in TSC-deadline mode keeps the MSR: after the registers.
+	 * The deadline is in guest TSC ticks; where the TSC jumped (KVM ignored
+	 * the offsets), it moves by this vCPU's jump.
+	 */
+	uint64_t shift = rs->v->tsc_is_host_tsc ?
+			 (uint64_t)rs->jump - (rs->st.guest_tsc[i] - rs->st.guest_tsc[0]) : 0;
 	if (t->tdt_msr) {
 		struct {
 			struct kvm_msrs h;
 			struct kvm_msr_entry e;
 		} d = { .h.nmsrs = 1, .e = { .index = MSR_IA32_TSC_DEADLINE,
-					     .data = t->tdt_msr + (uint64_t)rs->jump } };
+					     .data = t->tdt_msr + shift } };
 		if (ioctl(c->fd, KVM_SET_MSRS, &d) != 1) {
 			fprintf(stderr, "xtshim: vCPU %u: KVM_SET_MSRS refused the TSC deadline\n", i);
 			return -EINVAL;
