@@ -178,35 +178,42 @@ static int restore__keep(uint8_t **slot, uint32_t *slot_len, const void *body, u
 	return 0;
 }
 
-static int restore__on_record(void *opaque, const struct xts_stream_record *r)
+const char *restore__dropped_label(const struct xts_stream_record *r)
 {
-	struct restore *rs = opaque;
-
 	if (r->layer == XTS_STREAM_HVM) {
 		switch (r->type) {
-		case HVM_END: case HVM_HEADER: case HVM_LAPIC: case HVM_TSC_ADJUST:
-			return 0;           /* read by the library's time extraction */
-		case HVM_CPU:
-			return restore__keep(&rs->cpu[r->instance], &rs->cpu_len[r->instance],
-					     r->body, r->length);
-		case HVM_LAPIC_REGS:
-			return restore__keep((uint8_t **)&rs->lapic[r->instance], NULL, r->body,
-					     r->length);
+		case HVM_END: case HVM_HEADER: case HVM_CPU: case HVM_LAPIC: case HVM_LAPIC_REGS:
+		case HVM_TSC_ADJUST:
+			return NULL;
 		case HVM_RTC:
-			restore__note_dropped(rs, "RTC (registers; its offset sets the wallclock)");
-			return 0;
+			return "RTC (registers; its offset sets the wallclock)";
 		default:
-			restore__note_dropped(rs, r->name);
-			return 0;
+			return r->name;
 		}
 	}
 	if (r->layer == XTS_STREAM_LIBXL && (r->type == XTS_LIBXL_REC_EMULATOR_XENSTORE_DATA ||
 					     r->type == XTS_LIBXL_REC_EMULATOR_CONTEXT))
-		restore__note_dropped(rs, r->name);
+		return r->name;
 	if (r->layer == XTS_STREAM_LIBXC && (r->type == XTS_LIBXC_REC_X86_CPUID_POLICY ||
 					     r->type == XTS_LIBXC_REC_X86_MSR_POLICY))
-		restore__note_dropped(rs, r->name);
-	return 0;
+		return r->name;
+	return NULL;
+}
+
+static int restore__on_record(void *opaque, const struct xts_stream_record *r)
+{
+	struct restore *rs = opaque;
+	const char *dropped = restore__dropped_label(r);
+	int rc = 0;
+
+	if (r->layer == XTS_STREAM_HVM && r->type == HVM_CPU)
+		rc = restore__keep(&rs->cpu[r->instance], &rs->cpu_len[r->instance], r->body,
+				   r->length);
+	else if (r->layer == XTS_STREAM_HVM && r->type == HVM_LAPIC_REGS)
+		rc = restore__keep((uint8_t **)&rs->lapic[r->instance], NULL, r->body, r->length);
+	if (dropped)
+		restore__note_dropped(rs, dropped);
+	return rc;
 }
 
 static int restore__on_page(void *opaque, uint64_t pfn, const void *data, uint32_t page_size)

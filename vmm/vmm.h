@@ -163,6 +163,12 @@ int restore__run(struct vmm *v);
 int restore__parse_policy(const char *s, enum xts_policy *policy, uint64_t *threshold_ns);
 int restore__parse_pvclock(const char *s, struct xts_xen_import_opts *o);
 /*
+ * NULL for a record the resume applies (or the library reads for the time
+ * state); otherwise the name it is reported under as "not emulated,
+ * dropped" (HVM device entries, QEMU state, CPUID/MSR policies).
+ */
+const char *restore__dropped_label(const struct xts_stream_record *r);
+/*
  * Re-anchor a restored model on a KVM that runs the guest on the host TSC
  * (PVM ignores TSC offsets): the system-time line is moved along the TSC
  * axis so that system time, as a function of the host TSC, is unchanged;
