@@ -46,7 +46,7 @@ CHECK_PROGRAMS += $(B)/vmm-exit-status
 
 # run --from-xen / --save-on-suspend / xl migrate receive, from the operator's side.
 $(B)/vmm-from-xen: vmm/tests/from-xen.sh vmm/build.mk $(VMM_BIN) \
-		$(B)/compat-tests/migrate-64.elf
+		$(B)/compat-tests/migrate-64.elf $(B)/xtshim-gen-fixtures
 	printf '#!/bin/sh\nexec "%s" "%s" "%s"\n' "$(CURDIR)/vmm/tests/from-xen.sh" \
 		"$(CURDIR)/$(VMM_BIN)" "$(CURDIR)/$(B)/compat-tests" > $@
 	chmod +x $@

@@ -261,7 +261,11 @@ static int restore__check_cpu(unsigned i, const struct xts_xen_cpu_kvm *k)
 {
 	const struct kvm_sregs *s = &k->sregs;
 	const char *why = NULL;
-	if ((s->cr0 & CR0_PG) && !(s->cr0 & CR0_PE))
+	if (!k->regs.rflags && !k->regs.rip && !s->cr0 && !s->cs.present)
+		why = "no register state (a time-only export, such as xtshim-xen-export writes "
+		      "or xts_xen_write() without cpu_records): nothing to resume; `xtshim "
+		      "inspect` reads its time state";
+	else if ((s->cr0 & CR0_PG) && !(s->cr0 & CR0_PE))
 		why = "CR0.PG without CR0.PE";
 	else if ((s->efer & EFER_LMA) && (!(s->cr0 & CR0_PG) || !(s->cr4 & CR4_PAE) ||
 					  !(s->efer & EFER_LME)))

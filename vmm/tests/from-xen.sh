@@ -76,6 +76,18 @@ expect "--mem too small names the pfn" 1 "pfn 0x1000 lies outside guest RAM" -- 
 expect "--vcpus mismatch" 1 "has 2 vCPU" -- "$xtshim" run --vcpus 1 --from-xen "$save"
 expect "missing file" 1 "No such file" -- "$xtshim" run --from-xen "$tmp/nonexistent"
 
+# Streams made from the spec by the fixture generator: valid, but not guests.
+gen=$(dirname "$xtshim")/xtshim-gen-fixtures
+if [ -x "$gen" ] && "$gen" "$tmp/fx" >/dev/null 2>&1; then
+	expect "time-only HVM stream refused (no registers)" 1 "no register state" -- \
+		"$xtshim" run --from-xen "$tmp/fx/hvm-xl-v3-le-4vcpu.bin"
+	expect "PV stream refused" 1 "PV guest cannot run on KVM" -- \
+		"$xtshim" run --from-xen "$tmp/fx/pv-xl-v3-le-1vcpu.bin"
+else
+	echo "SKIP: no $gen: generated streams not tried"
+	skip=$((skip + 2))
+fi
+
 # Resumed from a pipe (the receive time stands for the save instant).
 expect "resume from stdin" 0 "Test result: SUCCESS" -- \
 	sh -c 'exec "$1" run --from-xen - < "$2"' sh "$xtshim" "$save"
