@@ -136,6 +136,20 @@ int xts_clock_set_host(struct xts_clock *c, const struct xts_host_sample *now,
 	return 0;
 }
 
+int xts_clock_follow_host_tsc(struct xts_clock *c, int64_t *jump_tsc)
+{
+	/* guest0(h) = h + offset before, h after: the anchor moves by -offset. */
+	uint64_t jump = -c->tsc_offset;
+
+	if (c->arch != XTS_ARCH_X86 || c->tsc_ratio != XTS_TSC_RATIO_ONE)
+		return -ENOTSUP;
+	c->line.tsc += jump;
+	c->tsc_offset = 0;
+	memset(c->vcpu_tsc_skew, 0, sizeof(c->vcpu_tsc_skew));
+	*jump_tsc = (int64_t)jump;
+	return 0;
+}
+
 int xts_clock_host_tsc_at_ns(const struct xts_clock *c, uint64_t deadline_ns, uint64_t *host_tsc)
 {
 	unsigned __int128 h;

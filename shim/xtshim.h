@@ -187,6 +187,15 @@ int xts_clock_set_frequency(struct xts_clock *c, uint64_t switch_tsc, uint64_t n
 int xts_clock_set_host(struct xts_clock *c, const struct xts_host_sample *now,
 		       uint64_t guest_tsc_now, uint32_t host_tsc_khz, uint64_t tsc_ratio);
 
+/*
+ * For a KVM that ignores TSC offsets (every vCPU reads the host TSC):
+ * offset and skews become 0 and the line's anchor moves with them, so system
+ * time as a function of the host TSC stays exactly what it was.  *jump_tsc
+ * is how far vCPU 0's TSC steps (mod 2^64).  -ENOTSUP unless x86 with a
+ * ratio of 1.0; the model is unchanged then.
+ */
+int xts_clock_follow_host_tsc(struct xts_clock *c, int64_t *jump_tsc);
+
 /* Queries: pure functions of the model and a host TSC. */
 uint64_t xts_clock_guest_tsc(const struct xts_clock *c, unsigned vcpu, uint64_t host_tsc);
 uint64_t xts_clock_system_ns(const struct xts_clock *c, uint64_t host_tsc);

@@ -124,30 +124,6 @@ bad:
 	return -EINVAL;
 }
 
-int restore__rebase_on_host_tsc(struct xts_clock *c, const struct xts_host_sample *now,
-				int64_t *jump_tsc)
-{
-	struct xts_clock n = *c;
-	int r;
-
-	if (c->arch != XTS_ARCH_X86 || c->tsc_ratio != XTS_TSC_RATIO_ONE)
-		return -ENOTSUP;
-	/*
-	 * system(h) = line(h + offset) before; line'(h) = line(h - delta) with
-	 * delta = -offset after: the same function of the host TSC, so every
-	 * record published later continues the guest's system time exactly.
-	 */
-	uint64_t want = xts_clock_guest_tsc(c, 0, now->host_tsc);
-	uint64_t delta = now->host_tsc - want;
-	n.line.tsc += delta;
-	if ((r = xts_clock_set_host(&n, now, now->host_tsc, c->host_tsc_khz, XTS_TSC_RATIO_ONE)))
-		return r;
-	memset(n.vcpu_tsc_skew, 0, sizeof(n.vcpu_tsc_skew));   /* every vCPU reads the host TSC */
-	*c = n;
-	*jump_tsc = (int64_t)delta;
-	return 0;
-}
-
 /* ---- step 2: the parse ---- */
 
 static void restore__note_dropped(struct restore *rs, const char *name)
@@ -375,7 +351,7 @@ static int restore__clock(struct restore *rs)
 	}
 	r = xts_kvm_apply_tsc(v->cpus[0].fd, &v->clock, 0);
 	if (r == -EOPNOTSUPP) {
-		if ((r = restore__rebase_on_host_tsc(&v->clock, &now, &jump)))
+		if ((r = xts_clock_follow_host_tsc(&v->clock, &jump)))
 			return r;
 		v->tsc_is_host_tsc = true;
 		fprintf(stderr, "xtshim: guest TSC could not be restored on this KVM (offset "

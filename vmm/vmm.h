@@ -168,16 +168,6 @@ int restore__parse_pvclock(const char *s, struct xts_xen_import_opts *o);
  * dropped" (HVM device entries, QEMU state, CPUID/MSR policies).
  */
 const char *restore__dropped_label(const struct xts_stream_record *r);
-/*
- * Re-anchor a restored model on a KVM that runs the guest on the host TSC
- * (PVM ignores TSC offsets): the system-time line is moved along the TSC
- * axis so that system time, as a function of the host TSC, is unchanged;
- * tsc_offset and the vCPU skews become 0.  *jump_tsc: how far vCPU 0's TSC
- * jumps (host TSC now minus the TSC the model wanted), ticks mod 2^64.
- */
-int restore__rebase_on_host_tsc(struct xts_clock *c, const struct xts_host_sample *now,
-				int64_t *jump_tsc);
-
 /* save.c: `run --save-on-suspend FILE` */
 int save__guest(struct vmm *v);
 

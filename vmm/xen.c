@@ -95,12 +95,13 @@ int xen__init(struct vmm *v)
 	}
 	/*
 	 * A KVM that ignores TSC offsets runs the guest on the host TSC: the
-	 * model then starts at the host TSC of the same sample (offset 0).
+	 * model follows it, system time still starting at 0 at `now`.
 	 */
 	r = xts_kvm_apply_tsc(v->cpus[0].fd, &v->clock, 0);
 	if (r == -EOPNOTSUPP) {
-		p.start_tsc = now.host_tsc;
-		if ((r = xts_clock_new(&v->clock, &p, &now)))
+		int64_t jump;
+
+		if ((r = xts_clock_follow_host_tsc(&v->clock, &jump)))
 			return r;
 		v->tsc_is_host_tsc = true;
 		if (v->opts.verbose)

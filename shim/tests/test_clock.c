@@ -140,6 +140,62 @@ static void test_host_tsc_at_ns_with_ratio(void **state)
 	}
 }
 
+/*
+ * A KVM that ignores TSC offsets: after xts_clock_follow_host_tsc() every vCPU's
+ * guest TSC is the host TSC, and each vCPU's published record gives, at host
+ * TSC h, what the old line gave at the TSC that vCPU would have read.
+ */
+static void test_follow_host_tsc(void **state)
+{
+	uint64_t seed = 0xf011;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		struct xts_clock c = make_clock(2000000, 3, ref_rand(&seed) >> 8, ref_rand(&seed) >> 8);
+		struct xts_clock old;
+		uint64_t h0 = ref_rand(&seed) >> 8;
+		int64_t jump = 0;
+		unsigned v;
+
+		c.vcpu_tsc_skew[1] = 1000;
+		c.vcpu_tsc_skew[2] = -3;
+		old = c;
+		assert_int_equal(xts_clock_follow_host_tsc(&c, &jump), 0);
+		assert_int_equal((uint64_t)jump, h0 - (h0 + old.tsc_offset));
+		for (v = 0; v < 3; v++) {
+			uint64_t h = h0 + ref_rand_range(&seed, 0, 1ULL << 36);
+			uint64_t g_old = h + old.tsc_offset;   /* vCPU 0's TSC before */
+			struct vcpu_time_info rec;
+
+			/* vCPU 0's TSC is 0 until the line's anchor; pick h after it. */
+			if ((int64_t)(g_old - old.line.tsc) < 0)
+				continue;
+			assert_int_equal(xts_clock_guest_tsc(&c, v, h), h);
+			assert_int_equal(xts_clock_vcpu_record(&c, v, h, &rec), 0);
+			assert_int_equal(ref_pvclock(rec.tsc_timestamp, rec.system_time,
+						     rec.tsc_to_system_mul, rec.tsc_shift, h),
+					 ref_line(&old.line, g_old));
+		}
+	}
+}
+
+static void test_follow_host_tsc_refuses(void **state)
+{
+	struct xts_clock c = make_clock(2000000, 1, 5, 7), before;
+	int64_t jump = 9;
+
+	c.tsc_ratio = XTS_TSC_RATIO_ONE * 2;
+	before = c;
+	assert_int_equal(xts_clock_follow_host_tsc(&c, &jump), -ENOTSUP);
+	c.tsc_ratio = XTS_TSC_RATIO_ONE;
+	c.arch = XTS_ARCH_ARM64;
+	before.tsc_ratio = XTS_TSC_RATIO_ONE;
+	before.arch = XTS_ARCH_ARM64;
+	assert_int_equal(xts_clock_follow_host_tsc(&c, &jump), -ENOTSUP);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_int_equal(jump, 9);
+}
+
 /* ---- save / restore ---- */
 
 struct pair {
@@ -361,6 +417,8 @@ int main(void)
 		cmocka_unit_test(test_cpuid_timing),
 		cmocka_unit_test(test_guest_stopped_once_per_vcpu),
 		cmocka_unit_test(test_host_tsc_at_ns_with_ratio),
+		cmocka_unit_test(test_follow_host_tsc),
+		cmocka_unit_test(test_follow_host_tsc_refuses),
 		cmocka_unit_test(test_restore_freeze),
 		cmocka_unit_test(test_restore_track),
 		cmocka_unit_test(test_restore_threshold),
