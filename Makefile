@@ -6,6 +6,8 @@
 #   make check ARCH=arm64  cross-build + run under qemu-user  -> build/arm64/
 #   make bench           benchmarks, printing their figures
 #   make run             boot the demo guest under the reference VMM
+#   make testbed         the KVM tests in the test bed (nested KVM under QEMU TCG);
+#                        check/run/compat/bench use it by themselves without /dev/kvm
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -15,6 +17,8 @@
 #   ALL_TARGETS     what `make` builds
 #   CHECK_PROGRAMS  extra test programs run by `make check` (after the unit tests)
 #   BENCH_PROGRAMS  extra benchmark programs run by `make bench`
+#   KVM_PROGRAMS    those of TEST_BINS/CHECK_PROGRAMS that need /dev/kvm
+#   KVM_BENCH       those of BENCH_PROGRAMS that need /dev/kvm
 #   INSTALL_BINS    programs `make install` copies to $(PREFIX)/bin
 
 ARCH     ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -59,7 +63,9 @@ ifeq ($(ARCH),arm64)
   ifneq ($(shell uname -m),aarch64)
     # Cross build: the arm64 cmocka comes from Debian's arm64 archive
     # (multiarch), which scripts/deps-arm64.sh enables before installing.
-    DEPS_PKGS += gcc-aarch64-linux-gnu qemu-user libcmocka-dev:arm64
+    # libc6-dev-arm64-cross is only a Recommends of the cross compiler, which
+    # deps.sh's --no-install-recommends drops: without it, no <asm/errno.h>.
+    DEPS_PKGS += gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64
     DEPS_SCRIPT := scripts/deps-arm64.sh
   endif
 endif
@@ -92,11 +98,30 @@ ALL_TARGETS    := $(LIB_A) $(LIB_SO) $(B)/xtshim.pc
 CHECK_PROGRAMS :=
 BENCH_PROGRAMS :=
 INSTALL_BINS   :=
+# Of those, the ones that need /dev/kvm (they also stay in CHECK_PROGRAMS,
+# TEST_BINS or BENCH_PROGRAMS).
+KVM_PROGRAMS   :=
+KVM_BENCH      :=
+
+# ---- the test bed (testbed/, docs/testbed.md) ----
+# Without a usable /dev/kvm, the KVM programs run inside a nested KVM under
+# QEMU's software emulation; TESTBED=0 forces the host, TESTBED=1 the bed.
+ifeq ($(ARCH),x86_64)
+  TESTBED ?= $(shell test -w /dev/kvm || echo 1)
+endif
+ifeq ($(TESTBED),1)
+  TESTBED_DEPS := $(B)/testbed/init
+  TESTBED_NOTE := xtshim: no usable /dev/kvm here: KVM work runs in the test bed (QEMU TCG nested KVM, docs/testbed.md)
+  # $(call on_kvm,NAME,COMMAND): run COMMAND where there is a KVM.
+  on_kvm = echo "$(TESTBED_NOTE)"; testbed/run.sh --name $(1) --build $(B) $(2)
+else
+  on_kvm = $(2)
+endif
 
 .DEFAULT_GOAL := all
 -include $(sort $(wildcard */build.mk))
 
-.PHONY: all check bench install clean deps run
+.PHONY: all check bench install clean deps run testbed
 all: $(ALL_TARGETS)
 
 deps:
@@ -134,11 +159,26 @@ $(B)/bench/$(notdir $(1:.c=)): $(B)/obj/$(1:.c=.o) $(LIB_A)
 endef
 $(foreach t,$(BENCH_SRCS),$(eval $(call bench_rule,$(t))))
 
+ifeq ($(TESTBED),1)
+# One boot of the bed runs every KVM program; its summary line is summed with
+# the host's by run-tests.sh like any other runner's.
+check: $(ALL_TARGETS) $(TEST_BINS) $(CHECK_PROGRAMS) $(TESTBED_DEPS)
+	@echo "$(TESTBED_NOTE)"
+	@printf '#!/bin/sh\nexec testbed/run.sh --name check --build %s scripts/run-tests.sh %s\n' \
+		"$(B)" "$(KVM_PROGRAMS)" > $(B)/testbed-check && chmod +x $(B)/testbed-check
+	@scripts/run-tests.sh $(filter-out $(KVM_PROGRAMS),$(TEST_BINS) $(CHECK_PROGRAMS)) $(B)/testbed-check
+
+bench: $(BENCH_BINS) $(BENCH_PROGRAMS) $(TESTBED_DEPS)
+	@set -e; for b in $(BENCH_BINS) $(filter-out $(KVM_BENCH),$(BENCH_PROGRAMS)); do \
+		echo "=== $$(basename $$b)"; $(TEST_PREFIX) $$b; done
+	@$(call on_kvm,bench,sh -c 'for b in $(KVM_BENCH); do echo "=== $$(basename $$b)"; $$b || exit 1; done')
+else
 check: $(ALL_TARGETS) $(TEST_BINS) $(CHECK_PROGRAMS)
 	@scripts/run-tests.sh $(if $(TEST_PREFIX),--prefix "$(TEST_PREFIX)") $(TEST_BINS) $(CHECK_PROGRAMS)
 
 bench: $(BENCH_BINS) $(BENCH_PROGRAMS)
 	@set -e; for b in $(BENCH_BINS) $(BENCH_PROGRAMS); do echo "=== $$(basename $$b)"; $(TEST_PREFIX) $$b; done
+endif
 
 install: $(ALL_TARGETS)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \

@@ -54,19 +54,32 @@ $(B)/compat-check: compat-tests/lib/run-guests.sh compat-tests/build.mk \
 		"$(CURDIR)/$(B)/xtshim" "$(CURDIR)/$(GB)" "$(COMPAT_VCPUS)" "$(COMPAT_TESTS)" > $@
 	chmod +x $@
 CHECK_PROGRAMS += $(B)/compat-check
+KVM_PROGRAMS   += $(B)/compat-check
+
+# The same suite once per other backend mode (--backend; docs/kernel-backend.md).
+# compat-check itself runs the default, auto.
+COMPAT_BACKENDS ?= userspace kernel-transport
+define compat_backend_rule
+$(B)/compat-check-$(1): $(B)/compat-check
+	printf '#!/bin/sh\nCOMPAT_BACKEND=%s exec "%s"\n' "$(1)" "$(CURDIR)/$(B)/compat-check" > $$@
+	chmod +x $$@
+CHECK_PROGRAMS += $(B)/compat-check-$(1)
+KVM_PROGRAMS   += $(B)/compat-check-$(1)
+endef
+$(foreach b,$(COMPAT_BACKENDS),$(eval $(call compat_backend_rule,$(b))))
 
 # `make bench`: the benchmark guest (64-bit; a 32-bit guest measures the host's
 # instruction emulator on hosts that emulate non-long-mode code).
 $(B)/bench-guest: compat-tests/build.mk $(B)/xtshim $(GB)/bench-64.elf
 	@mkdir -p $(dir $@)
-	printf '#!/bin/sh\nif [ ! -w /dev/kvm ]; then echo "SKIP: no /dev/kvm: guest benchmarks not run"; exit 0; fi\nexec "%s" run "%s"\n' \
-		"$(CURDIR)/$(B)/xtshim" "$(CURDIR)/$(GB)/bench-64.elf" > $@
+	printf '#!/bin/sh\nexec "%s" run "%s"\n' "$(CURDIR)/$(B)/xtshim" "$(CURDIR)/$(GB)/bench-64.elf" > $@
 	chmod +x $@
 BENCH_PROGRAMS += $(B)/bench-guest
+KVM_BENCH      += $(B)/bench-guest
 
 .PHONY: compat
-compat: $(B)/xtshim $(COMPAT_IMAGES) $(B)/compat-check
-	@$(B)/compat-check
+compat: $(B)/xtshim $(COMPAT_IMAGES) $(B)/compat-check $(TESTBED_DEPS)
+	@$(call on_kvm,compat,$(B)/compat-check)
 
 -include $(shell find $(GB) -name '*.d' 2>/dev/null)
 

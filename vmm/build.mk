@@ -43,6 +43,7 @@ $(B)/vmm-exit-status: vmm/tests/exit-status.sh vmm/build.mk $(VMM_BIN) \
 		"$(CURDIR)/$(VMM_BIN)" "$(CURDIR)/$(B)/compat-tests" > $@
 	chmod +x $@
 CHECK_PROGRAMS += $(B)/vmm-exit-status
+KVM_PROGRAMS   += $(B)/vmm-exit-status
 
 # run --from-xen / --save-on-suspend / xl migrate receive, from the operator's side.
 $(B)/vmm-from-xen: vmm/tests/from-xen.sh vmm/build.mk $(VMM_BIN) \
@@ -51,10 +52,13 @@ $(B)/vmm-from-xen: vmm/tests/from-xen.sh vmm/build.mk $(VMM_BIN) \
 		"$(CURDIR)/$(VMM_BIN)" "$(CURDIR)/$(B)/compat-tests" > $@
 	chmod +x $@
 CHECK_PROGRAMS += $(B)/vmm-from-xen
+KVM_PROGRAMS   += $(B)/vmm-from-xen
+# Unit tests that program a real vCPU (shim/x86/tests).
+KVM_PROGRAMS   += $(B)/tests/test_x86_time $(B)/tests/test_kvm_xen_host
 
 # `make run`: the demo guest on 2 vCPUs, showing its Xen time for 3 seconds.
 DEMO_IMAGE := $(B)/compat-tests/demo-64.elf
-run: $(VMM_BIN) $(DEMO_IMAGE)
-	$(VMM_BIN) run --vcpus 2 --cmdline "seconds=3" $(DEMO_IMAGE)
+run: $(VMM_BIN) $(DEMO_IMAGE) $(TESTBED_DEPS)
+	@$(call on_kvm,run,$(VMM_BIN) run --vcpus 2 --cmdline "seconds=3" $(DEMO_IMAGE))
 
 endif # x86_64

@@ -24,6 +24,9 @@
 # More placeholders: {pause_ms}, and {kvm_tsc}: "host" on a KVM that ignores
 # TSC offsets (PVM: the VMM must then say so on stderr), else "continuous".
 #
+# COMPAT_BACKEND=B adds "--backend B" to every run (first phase and resume)
+# and names B in every line, so one suite can run per backend mode.
+#
 # Output: one line per case (PASS/FAIL/SKIP, with the figures the guest
 # printed as "figure: NAME VALUE UNIT"), then "N passed, N failed, N skipped".
 # Without a usable /dev/kvm every case is reported as skipped, loudly.
@@ -39,6 +42,9 @@ shift 3
 src=${COMPAT_SRC:-$(cd "$(dirname "$0")/.." && pwd)}   # where TEST/cases live
 pass=0 fail=0 skip=0
 timeout_s=${COMPAT_TIMEOUT:-60}
+backend=${COMPAT_BACKEND:-}
+backend_opts=()
+[ -n "$backend" ] && backend_opts=(--backend "$backend")
 tolerance_ns=1000000
 
 kvm_ok=1
@@ -83,7 +89,7 @@ run_vmm() {
 	out='' rc=1 utc_line_ns='' utc_seen_ns=''
 	stamp
 	t_launch=$now
-	{ timeout "$timeout_s" "$xtshim" run "$@" 2>&1
+	{ timeout "$timeout_s" "$xtshim" run "${backend_opts[@]}" "$@" 2>&1
 	  echo "__rc=$?"; } |
 	while IFS= read -r line; do
 		stamp
@@ -180,7 +186,7 @@ for t in "$@"; do
 		esac
 		for env in 64 32; do
 			for n in $counts; do
-				name="$t-$env vcpus=$n${opts:+ $opts}${cmd:+ [$cmd]}"
+				name="${backend:+[$backend] }$t-$env vcpus=$n${opts:+ $opts}${cmd:+ [$cmd]}"
 				[ $two_phase = 1 ] && name+=" -> resume${resume:+ $resume}"
 				img="$dir/$t-$env.elf"
 				if [ $kvm_ok = 0 ]; then
