@@ -14,6 +14,14 @@ $(B)/testbed/init: testbed/init.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
+# The bed's own contract (exit status passed on, infra failures retried),
+# checked on this host whenever the bed is in use.
+ifeq ($(TESTBED),1)
+$(B)/testbed-selftest: testbed/selftest.sh $(B)/testbed/init
+	printf '#!/bin/sh\nexec "%s"\n' "$(CURDIR)/testbed/selftest.sh" > $@ && chmod +x $@
+CHECK_PROGRAMS += $(B)/testbed-selftest
+endif
+
 # Every KVM program, in the bed even where this host has a KVM.
 testbed: $(ALL_TARGETS) $(TEST_BINS) $(CHECK_PROGRAMS) $(B)/testbed/init
 	@testbed/run.sh --name testbed --build $(B) scripts/run-tests.sh $(KVM_PROGRAMS)

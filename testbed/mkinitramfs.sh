@@ -35,10 +35,10 @@ ln -s ../usr/lib/x86_64-linux-gnu "$stage/lib/x86_64-linux-gnu"
 
 elfs=()
 for c in $cmds; do
-	p=$(command -v "$c" 2>/dev/null) || true
+	p=$(type -P "$c") || true
 	case $p in
 	/*) ;;
-	*) continue ;;      # a shell builtin only (echo, printf, test exist as files too)
+	*) continue ;;      # not on this host
 	esac
 	cp "$(readlink -f "$p")" "$stage/usr/bin/$c"
 	elfs+=("$(readlink -f "$p")")

@@ -61,7 +61,7 @@ fi
 append="console=ttyS0 loglevel=4 oops=panic panic=-1 tsc=reliable mitigations=off"
 why=""
 for ((attempt = 1; attempt <= tries; attempt++)); do
-	[ "$attempt" -gt 1 ] && echo "testbed: attempt $attempt of $tries ($name; previous attempt: $why)"
+	[ "$attempt" -gt 1 ] && echo "testbed: attempt $attempt of $tries ($name; previous attempt: $why)" >&2
 	klog=$work/kernel-$attempt.log jlog=$work/job-$attempt.log
 	start=$(date +%s)
 	timeout --foreground -k 10 "$limit" "$qemu" -accel tcg -cpu qemu64,+svm,+npt,-cx16 \
