@@ -41,9 +41,15 @@ XEN_VERIFY := $(B)/fuzz/xen-verify
 $(REEXPORT): fuzz/reexport.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
-$(XEN_VERIFY): fuzz/xen-verify.sh $(FIXTURE_GEN) $(REEXPORT)
+# Xen's tools are unpacked from Debian's xen-utils-4.17, not installed: the
+# package would pull systemd updates into a build machine (scripts/fetch-debs.sh).
+DEPS_PKGS  += python3
+XEN_UTILS  := build/xen-utils
+$(XEN_UTILS)/.fetched: scripts/fetch-debs.sh | deps
+	scripts/fetch-debs.sh $(XEN_UTILS) xen-utils-4.17 >/dev/null && touch $@
+$(XEN_VERIFY): fuzz/xen-verify.sh $(FIXTURE_GEN) $(REEXPORT) $(XEN_UTILS)/.fetched
 	@mkdir -p $(dir $@)
-	sed -e 's|@B@|$(B)|' $< > $@ && chmod +x $@
+	sed -e 's|@B@|$(B)|' -e 's|@XEN_UTILS@|$(CURDIR)/$(XEN_UTILS)|' $< > $@ && chmod +x $@
 CHECK_PROGRAMS += $(XEN_VERIFY)
 
 # `xtshim inspect` end to end (the VMM binary is built by vmm/build.mk).

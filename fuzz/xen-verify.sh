@@ -1,11 +1,14 @@
 #!/bin/bash
 # Xen's own stream verifier (verify-stream-v2, Debian xen-utils-4.17) on
 # the fixture streams and on what xtshim's writer produces from them.
-# Skips (counted) when the verifier is not installed.  Set
+# The build unpacks xen-utils-4.17 into build/xen-utils (fuzz/build.mk);
+# skips (counted) when no verifier is found.  Set
 # XEN_VERIFY_STREAM=/path/to/verify-stream-v2 to use an unpacked copy.
 # Ends with "N passed, N failed, N skipped".
 B=@B@
-v=${XEN_VERIFY_STREAM:-$(command -v verify-stream-v2 || ls /usr/lib/xen-*/bin/verify-stream-v2 2>/dev/null | head -n 1)}
+v=${XEN_VERIFY_STREAM:-$(command -v verify-stream-v2 ||
+	ls /usr/lib/xen-*/bin/verify-stream-v2 @XEN_UTILS@/usr/lib/xen-*/bin/verify-stream-v2 2>/dev/null |
+	head -n 1)}
 if [ -z "$v" ] || [ ! -e "$v" ]; then
 	echo "SKIP: Xen's verify-stream-v2 not found (install xen-utils-4.17 or set XEN_VERIFY_STREAM)"
 	echo "0 passed, 0 failed, 1 skipped"

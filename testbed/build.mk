@@ -16,7 +16,7 @@ $(B)/testbed/init: testbed/init.c | deps
 
 # The bed's own contract (exit status passed on, infra failures retried),
 # checked on this host whenever the bed is in use.
-ifeq ($(TESTBED),1)
+ifeq ($(TESTBED)$(SANITIZE),10)
 $(B)/testbed-selftest: testbed/selftest.sh $(B)/testbed/init
 	printf '#!/bin/sh\nexec "%s"\n' "$(CURDIR)/testbed/selftest.sh" > $@ && chmod +x $@
 CHECK_PROGRAMS += $(B)/testbed-selftest
