@@ -300,8 +300,15 @@ bool xts_domain_cpuid(struct xts_domain *d, unsigned vcpu, uint32_t leaf,
 		pthread_mutex_unlock(&d->lock);
 		break;
 	case 4:
-		regs[0] = XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT |
-			  XEN_HVM_CPUID_UPCALL_VECTOR;
+		/*
+		 * Xen's HVM leaf (arch/x86/cpuid.c cpuid_hypervisor_leaves) has
+		 * subleaf 0 only, and sets IOMMU_MAPPINGS unconditionally since
+		 * 4.11: grant maps honour the DMA mapping request.
+		 */
+		if (subleaf != 0)
+			break;
+		regs[0] = XEN_HVM_CPUID_IOMMU_MAPPINGS | XEN_HVM_CPUID_VCPU_ID_PRESENT |
+			  XEN_HVM_CPUID_DOMID_PRESENT | XEN_HVM_CPUID_UPCALL_VECTOR;
 		regs[1] = vcpu;
 		regs[2] = d->cfg.domid;
 		break;

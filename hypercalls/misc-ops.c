@@ -33,15 +33,18 @@ int64_t xts_do_xen_version(struct xts_call *c)
 
 		if (xts_copy_from_guest(c, arg, &fi, sizeof(fi)))
 			return -XEN_EFAULT;
-		fi.submap = 0;
-		if (fi.submap_idx == 0)
-			fi.submap = (1u << XENFEAT_writable_page_tables) |
-				    (1u << XENFEAT_auto_translated_physmap) |
-				    (1u << XENFEAT_hvm_callback_vector) |
-				    (1u << XENFEAT_hvm_safe_pvclock) |
-				    (1u << XENFEAT_linux_rsdp_unrestricted) |
-				    (1u << XTS_XENFEAT_runstate_phys_area) |
-				    (1u << XTS_XENFEAT_vcpu_time_phys_area);
+		/* Xen has one submap: common/kernel.c do_xen_version answers -EINVAL for others. */
+		if (fi.submap_idx != 0)
+			return -XEN_EINVAL;
+		fi.submap = (1u << XENFEAT_writable_page_tables) |
+			    (1u << XENFEAT_auto_translated_physmap) |
+			    (1u << XENFEAT_hvm_callback_vector) |
+			    (1u << XENFEAT_hvm_safe_pvclock) |
+			    (1u << XENFEAT_linux_rsdp_unrestricted);
+		/* The physical-address areas (VCPUOP 14, 15) and their feature bits came in 4.18. */
+		if (c->d->cfg.xen_version >= XTS_XEN_4_18)
+			fi.submap |= (1u << XTS_XENFEAT_runstate_phys_area) |
+				     (1u << XTS_XENFEAT_vcpu_time_phys_area);
 		return xts_copy_to_guest(c, arg, &fi, sizeof(fi)) ? -XEN_EFAULT : 0;
 	}
 	case XENVER_pagesize:

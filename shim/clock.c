@@ -47,7 +47,7 @@ static int check_params(const struct xts_clock_params *p)
 		return -EINVAL;
 	if (p->host_tsc_khz == 0 || p->tsc_mode > XTS_TSC_MODE_NEVER_EMULATE)
 		return -EINVAL;
-	if (p->flags & ~(XTS_CLOCK_TSC_STABLE | XTS_CLOCK_HOST_TSC_RELIABLE))
+	if (p->flags & ~(XTS_CLOCK_TSC_STABLE | XTS_CLOCK_HOST_TSC_RELIABLE | XTS_CLOCK_HOST_RDTSCP))
 		return -EINVAL;
 	/* The arm64 counter cannot be scaled by KVM. */
 	if (p->arch == XTS_ARCH_ARM64 && p->tsc_ratio && p->tsc_ratio != XTS_TSC_RATIO_ONE)
@@ -223,8 +223,10 @@ int xts_clock_cpuid_timing(const struct xts_clock *c, uint32_t subleaf, uint32_t
 		/*
 		 * Bit 0 (TSC emulated) stays clear even in always_emulate mode:
 		 * xtshim never traps RDTSC, and saying otherwise would lie.
+		 * Bit 2 is the host's RDTSCP, as Xen reports boot_cpu_has().
 		 */
-		regs[0] = (c->flags & XTS_CLOCK_HOST_TSC_RELIABLE) ? 2 : 0;
+		regs[0] = ((c->flags & XTS_CLOCK_HOST_TSC_RELIABLE) ? 2 : 0) |
+			  ((c->flags & XTS_CLOCK_HOST_RDTSCP) ? 4 : 0);
 		regs[1] = c->tsc_mode;
 		regs[2] = c->guest_tsc_khz;
 		regs[3] = c->incarnation;
@@ -281,7 +283,7 @@ static int check_state(const struct xts_time_state *st)
 		return -EINVAL;
 	if (st->guest_tsc_khz == 0 || st->tsc_mode > XTS_TSC_MODE_NEVER_EMULATE)
 		return -EINVAL;
-	if (st->flags & ~(XTS_CLOCK_TSC_STABLE | XTS_CLOCK_HOST_TSC_RELIABLE))
+	if (st->flags & ~(XTS_CLOCK_TSC_STABLE | XTS_CLOCK_HOST_TSC_RELIABLE | XTS_CLOCK_HOST_RDTSCP))
 		return -EINVAL;
 	if (st->wc_nsec >= NSEC_PER_SEC || st->incarnation == UINT32_MAX)
 		return -EINVAL;

@@ -128,6 +128,7 @@ enum xts_arch { XTS_ARCH_X86 = 0, XTS_ARCH_ARM64 = 1 };
 /* Clock flags (struct xts_clock.flags) */
 #define XTS_CLOCK_TSC_STABLE        (1u << 0)  /* publish XEN_PVCLOCK_TSC_STABLE_BIT */
 #define XTS_CLOCK_HOST_TSC_RELIABLE (1u << 1)  /* CPUID base+3 EAX bit 1 */
+#define XTS_CLOCK_HOST_RDTSCP       (1u << 2)  /* CPUID base+3 EAX bit 2: the host has RDTSCP */
 
 struct xts_clock {
 	enum xts_arch arch;

@@ -335,7 +335,9 @@ static int restore__clock(struct restore *rs)
 		.host_tsc_khz = khz,
 		.host_can_scale = false,
 	};
-	rs->st.flags |= xen__host_tsc_invariant() ? XTS_CLOCK_HOST_TSC_RELIABLE : 0;
+	/* Facts about the host are this host's, not the source's. */
+	rs->st.flags = (rs->st.flags & ~(XTS_CLOCK_HOST_TSC_RELIABLE | XTS_CLOCK_HOST_RDTSCP)) |
+		       xen__host_clock_flags();
 	xts_host_sample_now(&now);
 	r = xts_clock_restore(&v->clock, &rs->st, &p, &now, &res);
 	if (r == -ERANGE) {

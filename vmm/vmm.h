@@ -155,6 +155,7 @@ int xen__pick_backend(struct vmm *v);
 int xen__init(struct vmm *v);                 /* a new clock, then xen__create_domain() */
 int xen__create_domain(struct vmm *v);        /* host timers + domain over v->clock */
 bool xen__host_tsc_invariant(void);
+uint32_t xen__host_clock_flags(void);
 int xen__setup_vcpu(struct vmm_cpu *c);
 void xen__exit(struct vmm *v);
 

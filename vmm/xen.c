@@ -27,6 +27,17 @@ bool xen__host_tsc_invariant(void)
 	return d & (1u << 8);
 }
 
+/* What CPUID base+3 subleaf 0 EAX says about this host (Xen: host_tsc_is_safe, RDTSCP). */
+uint32_t xen__host_clock_flags(void)
+{
+	unsigned a, b, c, d;
+	uint32_t f = xen__host_tsc_invariant() ? XTS_CLOCK_HOST_TSC_RELIABLE : 0;
+
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (d & (1u << 27)))
+		f |= XTS_CLOCK_HOST_RDTSCP;
+	return f;
+}
+
 /*
  * Transport and record keeper from --backend and KVM_CAP_XEN_HVM, right
  * after KVM_CREATE_VM (KVM_XEN_HVM_CONFIG must precede the vCPUs' first
@@ -85,7 +96,7 @@ int xen__init(struct vmm *v)
 		.tsc_ratio = 0,
 		.start_tsc = 0,              /* like a freshly reset machine */
 		.tsc_mode = v->opts.tsc_mode,
-		.flags = xen__host_tsc_invariant() ? XTS_CLOCK_HOST_TSC_RELIABLE : 0,
+		.flags = xen__host_clock_flags(),
 	};
 	struct xts_host_sample now;
 	xts_host_sample_now(&now);

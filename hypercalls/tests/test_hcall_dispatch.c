@@ -68,15 +68,19 @@ static void test_xen_version(void **state)
 	memcpy(gp(f, ARG), &fi, sizeof(fi));
 	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), 0);
 	memcpy(&fi, gp(f, ARG), sizeof(fi));
-	bits = (1u << 8) | (1u << 9) | (1u << 18) | (1u << 19);
+	bits = (1u << 8) | (1u << 9);
 	assert_int_equal(fi.submap & bits, bits);
 	assert_int_equal(fi.submap & (1u << XENFEAT_dom0), 0);
+	/* 18, 19 (runstate / vcpu_time phys areas) are Xen 4.18 features: not for 4.17. */
+	assert_int_equal(fi.submap & ((1u << 18) | (1u << 19)), 0);
+	/* Xen 4.17 common/kernel.c: any submap_idx but 0 is -EINVAL, nothing written. */
 	fi.submap_idx = 1;
-	fi.submap = 0xffffffff;
+	fi.submap = 0xfeedf00d;
 	memcpy(gp(f, ARG), &fi, sizeof(fi));
-	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), 0);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0),
+			 -XEN_EINVAL);
 	memcpy(&fi, gp(f, ARG), sizeof(fi));
-	assert_int_equal(fi.submap, 0);
+	assert_int_equal(fi.submap, 0xfeedf00d);
 	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_pagesize, 0, 0), 4096);
 	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_extraversion, ARG, 0), 0);
 	memcpy(extra, gp(f, ARG), 16);
@@ -98,6 +102,17 @@ static void test_xen_version_417_vs_custom(void **state)
 
 	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40013);
 	fake_free(f);
+	/* From 4.18 on, the phys-area features (XENFEAT 18, 19) are advertised. */
+	for (uint32_t ver = 0x40012; ver <= 0x40013; ver++) {
+		struct xen_feature_info fi = { .submap_idx = 0 };
+
+		f = fake_new_ex(1, ver, false);
+		memcpy(gp(f, ARG), &fi, sizeof(fi));
+		assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), 0);
+		memcpy(&fi, gp(f, ARG), sizeof(fi));
+		assert_int_equal(fi.submap & ((1u << 18) | (1u << 19)), (1u << 18) | (1u << 19));
+		fake_free(f);
+	}
 }
 
 static void test_cpuid(void **state)
@@ -127,6 +142,12 @@ static void test_cpuid(void **state)
 	assert_int_equal(r[3], 1);
 	assert_true(xts_domain_cpuid(f->d, 0, 0x40000003, 7, r));
 	assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+	assert_true(xts_domain_cpuid(f->d, 1, 0x40000004, 0, r));
+	/* Xen sets IOMMU_MAPPINGS always (cpuid_hypervisor_leaves, since 4.11). */
+	assert_int_equal(r[0] & (1u << 2), 1u << 2);   /* public arch-x86/cpuid.h: bit 2 */
+	/* ... and has subleaf 0 only: others read as zeros. */
+	assert_true(xts_domain_cpuid(f->d, 1, 0x40000004, 1, t));
+	assert_int_equal(t[0] | t[1] | t[2] | t[3], 0);
 	assert_true(xts_domain_cpuid(f->d, 1, 0x40000004, 0, r));
 	assert_int_equal(r[0] & ((1u << 3) | (1u << 4) | (1u << 6)), (1u << 3) | (1u << 4) | (1u << 6));
 	assert_int_equal(r[1], 1);

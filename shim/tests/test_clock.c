@@ -87,6 +87,14 @@ static void test_cpuid_timing(void **state)
 	c.flags |= XTS_CLOCK_HOST_TSC_RELIABLE;
 	assert_int_equal(xts_clock_cpuid_timing(&c, 0, r), 0);
 	assert_int_equal(r[0], 2);                /* reliable, not emulated */
+	/* Xen's EAX: bit 0 vtsc, bit 1 host_tsc_is_safe(), bit 2 the host's RDTSCP. */
+	c.flags |= XTS_CLOCK_HOST_RDTSCP;
+	assert_int_equal(xts_clock_cpuid_timing(&c, 0, r), 0);
+	assert_int_equal(r[0], 2 | 4);
+	c.flags &= ~XTS_CLOCK_HOST_TSC_RELIABLE;
+	assert_int_equal(xts_clock_cpuid_timing(&c, 0, r), 0);
+	assert_int_equal(r[0], 4);
+	c.flags = (c.flags & ~XTS_CLOCK_HOST_RDTSCP) | XTS_CLOCK_HOST_TSC_RELIABLE;
 	assert_int_equal(r[1], 2);
 	assert_int_equal(r[2], 2294686);
 	assert_int_equal(r[3], 3);
