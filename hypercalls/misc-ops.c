@@ -85,6 +85,14 @@ static int64_t add_to_physmap(struct xts_call *c, uint64_t arg)
 	gpfn = xts_ld(raw + abi->atp_gpfn, abi->ulong_bytes);
 	if (!xts_dom_domid_ok(d, domid))
 		return -XEN_ESRCH;
+	/*
+	 * No grant frames to map: Xen without CONFIG_GRANT_TABLE answers
+	 * -EINVAL (xen/include/xen/grant_table.h: the gnttab_map_frame() stub,
+	 * called by arch/x86/mm/p2m.c:xenmem_add_to_physmap_one).  Linux then
+	 * logs "grant table add_to_physmap failed, err=-22" and goes on.
+	 */
+	if (space == XENMAPSPACE_grant_table)
+		return -XEN_EINVAL;
 	if (space != XENMAPSPACE_shared_info)
 		return space <= XENMAPSPACE_dev_mmio ? -XEN_EOPNOTSUPP : -XEN_EINVAL;
 	if (idx != 0 || gpfn >= (UINT64_MAX >> 12))
@@ -146,23 +154,26 @@ int64_t xts_do_console_io(struct xts_call *c)
 	}
 }
 
+/*
+ * xtshim has no grant table (there is no other domain to grant to), and
+ * answers as a Xen built without CONFIG_GRANT_TABLE does: the hypercall is
+ * absent, so every sub-op is -ENOSYS (Xen 4.17 xen/include/hypercall-defs.c
+ * lists grant_table_op only #ifdef CONFIG_GRANT_TABLE; a NULL table slot is
+ * -ENOSYS in arch/x86/hvm/hypercall.c:hvm_hypercall).
+ *
+ * Why not "a grant table of 0 frames": Linux reads GNTTABOP_query_size's
+ * max_nr_frames through gnttab_max_grant_frames() and a PVH guest hands it
+ * to xen_xlate_map_ballooned_pages(), which has BUG_ON(nr_grant_frames == 0)
+ * (Linux 6.12 drivers/xen/xlate_mmu.c:224, from xen_pvh_gnttab_setup in
+ * arch/x86/xen/grant-table.c).  On a failed query Linux assumes the legacy 4
+ * frames instead (__max_nr_grant_frames), then XENMEM_add_to_physmap of
+ * XENMAPSPACE_grant_table fails (-EINVAL, misc-ops.c:add_to_physmap) and
+ * gnttab_init() gives up with a warning: a guest without grant-using
+ * devices boots on.
+ */
 int64_t xts_do_grant_table_op(struct xts_call *c)
 {
-	uint32_t cmd = (uint32_t)c->h->args[0], count = (uint32_t)c->h->args[2];
-	uint64_t uop = c->h->args[1];
-	struct gnttab_query_size q;
-
-	if (cmd != GNTTABOP_query_size)
-		return -XEN_ENOSYS;
-	if (count != 1)
-		return -XEN_EINVAL;
-	if (xts_copy_from_guest(c, uop, &q, sizeof(q)))
-		return -XEN_EFAULT;
-	/* No grant table: zero frames, and nothing to grow to. */
-	q.nr_frames = 0;
-	q.max_nr_frames = 0;
-	q.status = xts_dom_domid_ok(c->d, q.dom) ? GNTST_okay : GNTST_bad_domain;
-	return xts_copy_to_guest(c, uop, &q, sizeof(q)) ? -XEN_EFAULT : 0;
+	return -XEN_ENOSYS;
 }
 
 int64_t xts_do_vm_assist(struct xts_call *c)

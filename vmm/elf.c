@@ -160,13 +160,22 @@ static int check_and_load(struct vmm *v, const struct image *im, uint64_t *entry
 	if (*entry >= v->ram_size)
 		return bad(im, "PHYS32_ENTRY outside guest RAM");
 
+	uint64_t lo = UINT64_MAX, hi = 0;
 	for (unsigned i = 0; i < nr; i++) {
 		if (ph[i].type != PT_LOAD || !ph[i].memsz)
 			continue;
+		/* In RAM (checked above), so paddr + memsz does not wrap. */
+		if (ph[i].paddr < lo)
+			lo = ph[i].paddr;
+		if (ph[i].paddr + ph[i].memsz > hi)
+			hi = ph[i].paddr + ph[i].memsz;
 		uint8_t *dst = xts_gmem_ptr(&v->gmem, ph[i].paddr, ph[i].memsz, 0);
 		memcpy(dst, im->data + ph[i].offset, ph[i].filesz);
 		memset(dst + ph[i].filesz, 0, ph[i].memsz - ph[i].filesz);
 	}
+	/* What --initrd must not overlap (initrd.c). */
+	v->image_lo = hi ? lo : 0;
+	v->image_hi = hi;
 	return 0;
 }
 

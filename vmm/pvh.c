@@ -1,7 +1,8 @@
 /*
- * hvm_start_info for a PVH guest: the structure, a memory map and the
- * command line, in one reserved block below the image (next to the PV
- * console and xenstore ring pages, reserved too).
+ * hvm_start_info for a PVH guest: the structure, a memory map, the module
+ * list (--initrd, one entry) and the command line, in one reserved block
+ * below the image (next to the PV console and xenstore ring pages, reserved
+ * too).  The module itself is in RAM (initrd.c); the guest reserves it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,10 +29,16 @@ int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
 		{ VMM_HIGH_RAM_START, v->ram_size - VMM_HIGH_RAM_START, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
 	};
 	const uint64_t map_gpa = VMM_START_INFO_GPA + 64;
-	const uint64_t cmdline_gpa = map_gpa + sizeof(map);
+	const uint64_t mod_gpa = map_gpa + sizeof(map);
+	const uint64_t cmdline_gpa = mod_gpa + sizeof(struct hvm_modlist_entry);
 	_Static_assert(sizeof(struct hvm_start_info) <= 64, "start info fits before the map");
-	_Static_assert(VMM_START_INFO_GPA + 64 + 4 * sizeof(struct hvm_memmap_table_entry) <=
-		       VMM_START_INFO_END - VMM_CMDLINE_MAX, "map fits before the command line");
+	_Static_assert(VMM_START_INFO_GPA + 64 + 4 * sizeof(struct hvm_memmap_table_entry) +
+		       sizeof(struct hvm_modlist_entry) <= VMM_START_INFO_END - VMM_CMDLINE_MAX,
+		       "map and module list fit before the command line");
+	/* cmdline_paddr 0: the module has no command line of its own. */
+	const struct hvm_modlist_entry mod = {
+		.paddr = v->initrd_gpa, .size = v->initrd_size, .cmdline_paddr = 0,
+	};
 
 	struct hvm_start_info si = {
 		.magic = XEN_HVM_START_MAGIC_VALUE,
@@ -39,10 +46,14 @@ int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
 		.cmdline_paddr = cmdline_gpa,
 		.memmap_paddr = map_gpa,
 		.memmap_entries = sizeof(map) / sizeof(map[0]),
+		.modlist_paddr = v->initrd_size ? mod_gpa : 0,
+		.nr_modules = v->initrd_size ? 1 : 0,
 	};
 	int r = xts_gmem_write(&v->gmem, VMM_START_INFO_GPA, &si, sizeof(si));
 	if (!r)
 		r = xts_gmem_write(&v->gmem, map_gpa, map, sizeof(map));
+	if (!r && v->initrd_size)
+		r = xts_gmem_write(&v->gmem, mod_gpa, &mod, sizeof(mod));
 	if (!r)
 		r = xts_gmem_write(&v->gmem, cmdline_gpa, cmdline, len);
 	if (r)

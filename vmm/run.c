@@ -26,6 +26,7 @@ static void run__usage(FILE *f)
 		"  --xen-version X.Y    Xen version the guest sees (default 4.17)\n"
 		"  --tsc-mode MODE      default | always_emulate | never_emulate\n"
 		"  --cmdline STR        guest command line (hvm_start_info)\n"
+		"  --initrd FILE        a module (Linux: initramfs) at the top of guest RAM\n"
 		"  --backend B          auto | userspace | kernel | kernel-transport (default auto)\n"
 		"  --console FILE       guest console output (default stdout)\n"
 		"  -v, --verbose        report the boot and the shutdown on stderr\n"
@@ -93,6 +94,7 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 		{ "xen-version", required_argument, NULL, 'x' },
 		{ "tsc-mode", required_argument, NULL, 't' },
 		{ "cmdline", required_argument, NULL, 'c' },
+		{ "initrd", required_argument, NULL, 'i' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "console", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -139,6 +141,9 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 			break;
 		case 'c':
 			o->cmdline = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
 			break;
 		case 'b':
 			if (parse_choice("--backend", optarg, backends, 4, &choice))
@@ -195,6 +200,11 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 				"use --from-xen -\n");
 			return -EINVAL;
 		}
+		if (o->initrd) {
+			fprintf(stderr, "xtshim run: --initrd: a resumed guest has its modules in "
+				"its memory already\n");
+			return -EINVAL;
+		}
 		if (o->cmdline) {
 			fprintf(stderr, "xtshim run: --cmdline: a resumed guest keeps its own command "
 				"line (it is in its memory)\n");
@@ -229,6 +239,8 @@ static int run__boot(struct vmm *v)
 		return r;
 	if ((r = elf__load_pvh(v, v->opts.kernel, &v->entry)))
 		return r;
+	if (v->opts.initrd && (r = initrd__load(v, v->opts.initrd)))
+		return r;
 	if ((r = pvh__build_start_info(v, &start_info)))
 		return r;
 	if ((r = kvm_cpu__init(v)) || (r = xen__init(v)))
@@ -246,6 +258,9 @@ static int run__boot(struct vmm *v)
 			v->nr_vcpus, (unsigned long long)v->opts.mem_mib,
 			v->opts.xen_version >> 16, v->opts.xen_version & 0xffff,
 			v->clock.host_tsc_khz);
+	if (v->opts.verbose && v->initrd_size)
+		fprintf(stderr, "xtshim: --initrd %s: %llu bytes at %#llx\n", v->opts.initrd,
+			(unsigned long long)v->initrd_size, (unsigned long long)v->initrd_gpa);
 	if ((r = kvm_cpu__start_all(v)))
 		return r;
 	kvm_cpu__join_all(v);

@@ -54,6 +54,7 @@ struct vmm_options {
 	const char *console_path;
 	bool console_stderr;        /* no --console, and stdout is taken (xl protocol) */
 	const char *kernel;
+	const char *initrd;         /* --initrd FILE: one PVH module */
 	bool verbose;
 	/* Migration (restore.c, save.c) */
 	const char *from_xen;       /* --from-xen FILE, "-" for stdin; NULL: boot `kernel` */
@@ -106,6 +107,8 @@ struct vmm {
 	unsigned nr_vcpus;
 	int console_fd;
 	uint64_t entry;             /* PVH 32-bit entry point */
+	uint64_t image_lo, image_hi; /* guest-physical extent of the PT_LOADs */
+	uint64_t initrd_gpa, initrd_size; /* --initrd; size 0: none */
 	bool tsc_is_host_tsc;       /* KVM ignores TSC offsets (PVM) */
 	bool restored;              /* resumed from a stream, not booted */
 	uint64_t console_pfn, store_pfn;  /* PV console / xenstore rings; 0: none */
@@ -138,6 +141,16 @@ int regs__check_hvm_context(const vcpu_hvm_context_t *ctx);
 
 /* elf.c: PVH ELF loading */
 int elf__load_pvh(struct vmm *v, const char *path, uint64_t *entry);
+
+/* initrd.c: --initrd */
+/*
+ * Where a module of `size` bytes goes in RAM of `ram_size` holding a kernel
+ * image at [image_lo, image_hi): 0 and *gpa, or a negative errno and *why
+ * (the operator's reason).  Pure, for the tests.
+ */
+int initrd__place(uint64_t ram_size, uint64_t image_lo, uint64_t image_hi, uint64_t size,
+		  uint64_t *gpa, const char **why);
+int initrd__load(struct vmm *v, const char *path);
 
 /* pvh.c: hvm_start_info */
 int pvh__build_start_info(struct vmm *v, uint64_t *gpa);

@@ -79,7 +79,15 @@ static void test_shinfo_map_hostile(void **state)
 	memcpy(gp(f, ARG), &a, sizeof(a));
 	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0), -XEN_ESRCH);
 	a.domid = DOMID_SELF;
+	/* No grant frames (Xen without CONFIG_GRANT_TABLE): -EINVAL, at any index. */
 	a.space = XENMAPSPACE_grant_table;
+	for (a.idx = 0; a.idx < 5; a.idx += 4) {
+		memcpy(gp(f, ARG), &a, sizeof(a));
+		assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0),
+				 -XEN_EINVAL);
+	}
+	a.idx = 0;
+	a.space = XENMAPSPACE_gmfn;
 	memcpy(gp(f, ARG), &a, sizeof(a));
 	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, ARG, 0),
 			 -XEN_EOPNOTSUPP);
