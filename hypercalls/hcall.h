@@ -76,6 +76,7 @@ struct xts_port {
 	uint16_t remote_dom;    /* unbound / interdomain peer */
 	uint32_t vcpu;          /* notify vCPU */
 	uint32_t virq;
+	bool offloaded;         /* IPI the external record keeper handles (ops->ipi_port) */
 };
 
 /*

@@ -30,9 +30,8 @@ bool xen__host_tsc_invariant(void)
 /*
  * Transport and record keeper from --backend and KVM_CAP_XEN_HVM, right
  * after KVM_CREATE_VM (KVM_XEN_HVM_CONFIG must precede the vCPUs' first
- * run).  KVM-kept records would need every registration the guest makes
- * mirrored into KVM attributes as it makes it; the domain offers no such
- * hook yet, so the reference VMM refuses them (docs/vmm.md).
+ * run).  With KVM-kept records (--backend kernel) the domain leaves the
+ * records to KVM and xen-kernel.c mirrors the guest's registrations.
  */
 int xen__pick_backend(struct vmm *v)
 {
@@ -49,9 +48,16 @@ int xen__pick_backend(struct vmm *v)
 		fprintf(stderr, "xtshim run: --backend: %s\n", why);
 		return r;
 	}
-	if (v->kx.plan.records == XTS_KVM_XEN_RECORDS_KVM) {
-		fprintf(stderr, "xtshim run: --backend kernel: KVM-kept records are not wired into "
-			"this VMM yet; --backend kernel-transport keeps xtshim's records\n");
+	/*
+	 * A save writes the model's clock and the domain's timers and
+	 * runstate; with KVM records those live in KVM (kvmclock, its
+	 * hrtimer, its accounting) and are not read back into the stream.
+	 */
+	if (v->kx.plan.records == XTS_KVM_XEN_RECORDS_KVM && (v->opts.save_path || v->opts.from_xen)) {
+		fprintf(stderr, "xtshim run: --backend kernel: %s is not supported: the guest's "
+			"time records, timers and runstate are KVM's (kvmclock), and the stream "
+			"carries xtshim's own clock model; use --backend kernel-transport\n",
+			v->opts.from_xen ? "--from-xen" : "--save-on-suspend");
 		return -ENOTSUP;
 	}
 	if (v->opts.verbose)
@@ -140,6 +146,7 @@ int xen__create_domain(struct vmm *v)
 		.hcall_io_port = VMM_HCALL_PORT,
 		.console_pfn = v->console_pfn,
 		.store_pfn = v->store_pfn,
+		.external_records = xen_kernel__active(v),
 	};
 	if ((r = xts_domain_create(&cfg, &v->dom))) {
 		fprintf(stderr, "xtshim: Xen domain: %s\n", strerror(-r));
