@@ -404,6 +404,7 @@ int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
 	if (dom) {
 		dom->generation = d->generation;
 		dom->shared_info_gpa = d->shinfo_gpa;
+		dom->shared_info_maps = d->shinfo_maps;
 		dom->long_mode = d->layout_id != XTS_LAYOUT_X86_32;
 		dom->callback_vector = d->callback_vector;
 		dom->runstate_update_flag = d->runstate_update_flag;

@@ -123,6 +123,7 @@ struct xts_domain {
 	enum xts_layout_id layout_id;   /* latched shared_info layout */
 	const struct xts_layout *lay;
 	uint64_t shinfo_gpa;            /* XTS_NO_GPA until XENMEM_add_to_physmap */
+	uint64_t shinfo_maps;           /* XENMEM_add_to_physmap(shared_info) done */
 	uint8_t *shadow_shinfo;         /* 4 KiB, stands in until it is mapped */
 	uint64_t hcall_page_gpa;
 	uint64_t callback_param;        /* HVM_PARAM_CALLBACK_IRQ as set */

@@ -516,6 +516,7 @@ struct xts_vcpu_areas {
 struct xts_domain_areas {
 	uint64_t generation;
 	uint64_t shared_info_gpa;     /* XTS_NO_AREA until mapped */
+	uint64_t shared_info_maps;    /* XENMEM_add_to_physmap(shared_info) calls: a remap in place counts */
 	bool long_mode;               /* latched shared_info / runstate layout */
 	uint8_t callback_vector;      /* HVM_PARAM_CALLBACK_IRQ vector type, 0: none */
 	bool runstate_update_flag;    /* VMASST_TYPE_runstate_update_flag */

@@ -119,6 +119,7 @@ struct vmm {
 	pthread_mutex_t kx_lock;
 	struct xts_kvm_xen_vm_state kx_vm;
 	uint64_t kx_gen;
+	uint64_t kx_shinfo_maps;
 	int kx_fds[XTS_MAX_VCPUS];
 
 	pthread_mutex_t lock;       /* stopping, exit_status */
@@ -177,6 +178,7 @@ int xen_kernel__read_runstate(struct vmm *v, unsigned caller, unsigned vcpu, uin
 			      uint64_t *entry_ns, uint64_t time_ns[4]);
 uint64_t xen_kernel__block_sleep_ns(struct vmm_cpu *c);
 void xen_kernel__blocked(struct vmm_cpu *c, bool blocked);
+int xen_kernel__adopt_clock(struct vmm *v);
 
 /* restore.c: `run --from-xen` (and --xl-migrate-receive) */
 int restore__run(struct vmm *v);

@@ -90,8 +90,16 @@ int xen_kernel__sync(struct vmm_cpu *c)
 			.upcall_vector = da.callback_vector,
 			.runstate_update_flag = da.runstate_update_flag,
 		};
+		/*
+		 * Mapping shared_info again where it is makes Xen rewrite the
+		 * wallclock and the time records; KVM does the same when
+		 * SHARED_INFO is set (kvm_xen_shared_info_init()), so set it again.
+		 */
+		if (da.shared_info_maps != v->kx_shinfo_maps)
+			v->kx_vm.shared_info_gfn = XTS_KVM_XEN_NO_GPA - 1;  /* no real gfn: forces it */
 		r = xts_kvm_xen_update_vm(&v->kx, &v->kx_vm, &want, &rep);
 		if (!r) {
+			v->kx_shinfo_maps = da.shared_info_maps;
 			v->kx_gen = da.generation;
 			kick_others = true;
 		}
@@ -184,4 +192,46 @@ void xen_kernel__blocked(struct vmm_cpu *c, bool blocked)
 								 : RUNSTATE_running);
 	if (r && v->opts.verbose)
 		fprintf(stderr, "xtshim: vCPU %u: RUNSTATE_CURRENT: %s\n", c->id, strerror(-r));
+}
+
+/*
+ * Before a save: the guest's time is KVM's line (kvmclock), not the
+ * model's, which only agreed with it at load.  The model continues the
+ * record KVM last wrote into vCPU 0's vcpu_info, so the stream carries the
+ * line the guest saw; the wallclock follows from it (UTC - system time,
+ * which is how KVM computes its own).  Nothing registered yet: the model
+ * still is what kvmclock was set from.
+ */
+int xen_kernel__adopt_clock(struct vmm *v)
+{
+	struct xts_domain_areas da;
+	struct xts_vcpu_areas va;
+	struct vcpu_time_info rec;
+	struct xts_host_sample now;
+	uint32_t off;
+	uint64_t gpa;
+	int r;
+
+	if ((r = xts_domain_get_areas(v->dom, &da, 0, &va)))
+		return r;
+	if (va.vcpu_info_gpa != XTS_NO_AREA)
+		gpa = va.vcpu_info_gpa;
+	else if (da.shared_info_gpa != XTS_NO_AREA)
+		gpa = da.shared_info_gpa;                    /* vCPU 0's slot */
+	else
+		return 0;
+	if ((r = xts_layout_vcpu_time_offset(da.long_mode ? XTS_LAYOUT_X86_64 : XTS_LAYOUT_X86_32,
+					     &off)) ||
+	    (r = xts_gmem_read(&v->gmem, gpa + off, &rec, sizeof(rec))))
+		return r;
+	if (!rec.version)
+		return 0;       /* KVM has not written it yet: the guest read no time from it */
+	if ((r = xts_clock_continue(&v->clock, 0, &rec))) {
+		fprintf(stderr, "xtshim: save: KVM's vCPU 0 record (version %u, mul %#x, shift %d) "
+			"cannot be continued: %s\n", rec.version, rec.tsc_to_system_mul,
+			rec.tsc_shift, strerror(-r));
+		return r;
+	}
+	xts_host_sample_now(&now);
+	return xts_clock_set_wallclock(&v->clock, &now);
 }

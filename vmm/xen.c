@@ -48,18 +48,6 @@ int xen__pick_backend(struct vmm *v)
 		fprintf(stderr, "xtshim run: --backend: %s\n", why);
 		return r;
 	}
-	/*
-	 * A save writes the model's clock and the domain's timers and
-	 * runstate; with KVM records those live in KVM (kvmclock, its
-	 * hrtimer, its accounting) and are not read back into the stream.
-	 */
-	if (v->kx.plan.records == XTS_KVM_XEN_RECORDS_KVM && (v->opts.save_path || v->opts.from_xen)) {
-		fprintf(stderr, "xtshim run: --backend kernel: %s is not supported: the guest's "
-			"time records, timers and runstate are KVM's (kvmclock), and the stream "
-			"carries xtshim's own clock model; use --backend kernel-transport\n",
-			v->opts.from_xen ? "--from-xen" : "--save-on-suspend");
-		return -ENOTSUP;
-	}
 	if (v->opts.verbose)
 		fprintf(stderr, "xtshim: backend: %s\n", why);
 	v->kx.vm_fd = v->vm_fd;
