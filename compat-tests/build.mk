@@ -58,7 +58,7 @@ KVM_PROGRAMS   += $(B)/compat-check
 
 # The same suite once per other backend mode (--backend; docs/kernel-backend.md).
 # compat-check itself runs the default, auto.
-COMPAT_BACKENDS ?= userspace kernel-transport
+COMPAT_BACKENDS ?= userspace kernel-transport kernel
 define compat_backend_rule
 $(B)/compat-check-$(1): $(B)/compat-check
 	printf '#!/bin/sh\nCOMPAT_BACKEND=%s exec "%s"\n' "$(1)" "$(CURDIR)/$(B)/compat-check" > $$@

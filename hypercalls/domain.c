@@ -60,6 +60,8 @@ void xts_dom_publish_vcpu_time(struct xts_domain *d, unsigned vcpu)
 	struct xts_vcpu *v = &d->v[vcpu];
 	struct vcpu_time_info rec;
 
+	if (d->cfg.external_records)     /* the keeper writes them: no second writer */
+		return;
 	if (xts_clock_vcpu_record(d->cfg.clock, vcpu, xts_dom_host_tsc(d), &rec))
 		return;
 	xts_publish_time((volatile struct vcpu_time_info *)(xts_dom_vcpu_info(d, vcpu) +
@@ -70,7 +72,7 @@ void xts_dom_publish_vcpu_time(struct xts_domain *d, unsigned vcpu)
 
 void xts_dom_publish_wallclock(struct xts_domain *d)
 {
-	if (d->shinfo_gpa == XTS_NO_GPA)
+	if (d->shinfo_gpa == XTS_NO_GPA || d->cfg.external_records)
 		return;
 	xts_publish_wallclock(d->cfg.mem, d->shinfo_gpa, d->layout_id,
 			      d->cfg.clock->wc_sec, d->cfg.clock->wc_nsec);
@@ -146,7 +148,7 @@ void xts_runstate_publish(struct xts_domain *d, unsigned vcpu)
 	uint64_t entry = v->rs_entry_ns;
 	uint8_t top;
 
-	if (!v->runstate_area.set)
+	if (!v->runstate_area.set || d->cfg.external_records)
 		return;
 	if (d->runstate_update_flag) {
 		top = (uint8_t)((entry | XEN_RUNSTATE_UPDATE) >> 56);
@@ -205,7 +207,7 @@ int xts_domain_create(const struct xts_domain_config *cfg, struct xts_domain **o
 		return -EINVAL;
 	ops = cfg->ops;
 	if (!ops->inject_upcall || !ops->kick || !ops->arm_timer || !ops->host_sample ||
-	    !ops->console_write)
+	    !ops->console_write || (cfg->external_records && !ops->send_event))
 		return -EINVAL;
 	if (cfg->nr_vcpus == 0 || cfg->nr_vcpus > XTS_MAX_VCPUS ||
 	    cfg->nr_vcpus != cfg->clock->nr_vcpus)
@@ -379,6 +381,13 @@ bool xts_domain_vcpu_runnable(struct xts_domain *d, unsigned vcpu)
 	if (vcpu >= d->cfg.nr_vcpus)
 		return false;
 	pthread_mutex_lock(&d->lock);
+	/*
+	 * External records: KVM sets upcall_pending for the events it raises
+	 * itself without telling the domain; SCHEDOP_block ends on it as on Xen.
+	 */
+	if (d->cfg.external_records && d->v[vcpu].blocked && !d->v[vcpu].polling &&
+	    __atomic_load_n(xts_dom_vcpu_info(d, vcpu) + XTS_VI_UPCALL_PENDING, __ATOMIC_SEQ_CST))
+		xts_vcpu_wake(d, vcpu);
 	r = d->v[vcpu].online && !d->v[vcpu].blocked;
 	pthread_mutex_unlock(&d->lock);
 	return r;
@@ -402,6 +411,7 @@ int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
 	if (dom) {
 		dom->generation = d->generation;
 		dom->shared_info_gpa = d->shinfo_gpa;
+		dom->shared_info_maps = d->shinfo_maps;
 		dom->long_mode = d->layout_id != XTS_LAYOUT_X86_32;
 		dom->callback_vector = d->callback_vector;
 		dom->runstate_update_flag = d->runstate_update_flag;
@@ -415,6 +425,7 @@ int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
 		va->runstate_gpa[1] = v->runstate_area.set ? v->runstate_area.gpa[1] : XTS_NO_AREA;
 		va->runstate_len0 = v->runstate_area.set ? v->runstate_area.len0 : 0;
 		va->upcall_vector = v->upcall_vector;
+		va->timer_port = v->virq_port[VIRQ_TIMER];
 	}
 	pthread_mutex_unlock(&d->lock);
 	return 0;

@@ -80,6 +80,13 @@ void xts_evtchn_mark_events_pending(struct xts_domain *d, unsigned vcpu)
 	if (__atomic_exchange_n(vi + XTS_VI_UPCALL_PENDING, 1, __ATOMIC_SEQ_CST))
 		return;
 	vector = v->upcall_vector ? v->upcall_vector : d->callback_vector;
+	/*
+	 * External records (KVM): the domain's callback vector is KVM's too,
+	 * and KVM raises it by itself while upcall_pending is set
+	 * (kvm_xen_has_interrupt()); a second one from here would be spurious.
+	 */
+	if (d->cfg.external_records && !v->upcall_vector)
+		vector = 0;
 	if (vector)
 		d->cfg.ops->inject_upcall(d->cfg.opaque, vcpu, vector);
 	if (!v->polling)
@@ -112,6 +119,11 @@ void xts_evtchn_set_pending(struct xts_domain *d, uint32_t port)
 	unsigned vcpu = d->ports[port].vcpu;
 	uint32_t wb = lay->word_bytes;
 
+	/* The keeper sets the bits, raises the upcall and wakes its pollers. */
+	if (d->cfg.external_records) {
+		d->cfg.ops->send_event(d->cfg.opaque, vcpu, port);
+		return;
+	}
 	if (test_and_set(sh + lay->evtchn_pending, port, wb))
 		return;
 	if (!test_bit(sh + lay->evtchn_mask, port, wb) &&
@@ -163,8 +175,13 @@ static void close_port(struct xts_domain *d, uint32_t port)
 {
 	struct xts_port *p = &d->ports[port];
 
-	if (p->state == XTS_PORT_VIRQ && d->v[p->vcpu].virq_port[p->virq] == port)
+	if (p->state == XTS_PORT_VIRQ && d->v[p->vcpu].virq_port[p->virq] == port) {
 		d->v[p->vcpu].virq_port[p->virq] = 0;
+		if (p->virq == VIRQ_TIMER)
+			d->generation++;        /* a keeper running the timer must drop the port */
+	}
+	if (p->state == XTS_PORT_IPI && p->offloaded)
+		d->cfg.ops->ipi_port(d->cfg.opaque, port, p->vcpu, false);
 	test_and_clear(xts_dom_shinfo(d) + d->lay->evtchn_pending, port, d->lay->word_bytes);
 	memset(p, 0, sizeof(*p));
 }
@@ -204,6 +221,8 @@ int64_t xts_do_event_channel_op(struct xts_call *c)
 		d->ports[port].vcpu = b.vcpu;
 		d->ports[port].virq = b.virq;
 		d->v[b.vcpu].virq_port[b.virq] = port;
+		if (b.virq == VIRQ_TIMER)
+			d->generation++;        /* a keeper running the timer needs the port */
 		b.port = port;
 		return PUT_ARG(c, arg, b);
 	}
@@ -219,6 +238,9 @@ int64_t xts_do_event_channel_op(struct xts_call *c)
 			return rc;
 		d->ports[port].state = XTS_PORT_IPI;
 		d->ports[port].vcpu = b.vcpu;
+		/* Let the keeper answer EVTCHNOP_send on it without an exit, if it can. */
+		if (d->cfg.external_records && d->cfg.ops->ipi_port)
+			d->ports[port].offloaded = !d->cfg.ops->ipi_port(d->cfg.opaque, port, b.vcpu, true);
 		b.port = port;
 		return PUT_ARG(c, arg, b);
 	}

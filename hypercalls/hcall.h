@@ -76,6 +76,7 @@ struct xts_port {
 	uint16_t remote_dom;    /* unbound / interdomain peer */
 	uint32_t vcpu;          /* notify vCPU */
 	uint32_t virq;
+	bool offloaded;         /* IPI the external record keeper handles (ops->ipi_port) */
 };
 
 /*
@@ -122,6 +123,7 @@ struct xts_domain {
 	enum xts_layout_id layout_id;   /* latched shared_info layout */
 	const struct xts_layout *lay;
 	uint64_t shinfo_gpa;            /* XTS_NO_GPA until XENMEM_add_to_physmap */
+	uint64_t shinfo_maps;           /* XENMEM_add_to_physmap(shared_info) done */
 	uint8_t *shadow_shinfo;         /* 4 KiB, stands in until it is mapped */
 	uint64_t hcall_page_gpa;
 	uint64_t callback_param;        /* HVM_PARAM_CALLBACK_IRQ as set */

@@ -47,8 +47,10 @@ static int set_callback(struct xts_call *c, uint64_t value)
 	 * Xen delivers the callback vector while upcall_pending is set, not on
 	 * its 0 -> 1 edge: an upcall already pending (register_vcpu_info marks
 	 * everything pending) must be raised now or it would never come.
+	 * With external records KVM does that itself once the vector is
+	 * mirrored (kvm_xen_has_interrupt() is level-triggered).
 	 */
-	for (unsigned i = 0; vector && i < d->cfg.nr_vcpus; i++)
+	for (unsigned i = 0; vector && !d->cfg.external_records && i < d->cfg.nr_vcpus; i++)
 		if (d->v[i].online && !d->v[i].upcall_vector &&
 		    __atomic_load_n(xts_dom_vcpu_info(d, i) + XTS_VI_UPCALL_PENDING, __ATOMIC_SEQ_CST))
 			d->cfg.ops->inject_upcall(d->cfg.opaque, i, vector);

@@ -105,6 +105,7 @@ static int64_t add_to_physmap(struct xts_call *c, uint64_t arg)
 	if (old != new)
 		memmove(new, old, XTS_PAGE_SIZE);
 	d->shinfo_gpa = gpa;
+	d->shinfo_maps++;
 	d->generation++;
 	for (i = 0; i < d->cfg.nr_vcpus; i++)
 		if (d->v[i].vcpu_info_gpa == XTS_NO_GPA)

@@ -121,6 +121,9 @@ static int64_t register_runstate_area(struct xts_call *c, unsigned vcpu, uint64_
 	} else if ((rc = xts_garea_translate(c, addr, size, &a))) {
 		return rc;
 	}
+	/* KVM takes one guest-physical address: the two pages must be adjacent there. */
+	if (d->cfg.external_records && a.gpa[1] != XTS_NO_GPA && a.gpa[1] != a.gpa[0] + a.len0)
+		return -XEN_EINVAL;
 	v->runstate_area = a;
 	d->generation++;
 	xts_runstate_publish(d, vcpu);
@@ -135,7 +138,10 @@ static int64_t get_runstate_info(struct xts_call *c, unsigned vcpu, uint64_t arg
 	uint32_t state;
 	uint64_t entry, time[4];
 
-	xts_runstate_read(c->d, vcpu, xts_dom_now_ns(c->d), &state, &entry, time);
+	/* External records: the keeper's accounting is the one in the guest's area. */
+	if (!c->d->cfg.external_records || !c->d->cfg.ops->read_runstate ||
+	    c->d->cfg.ops->read_runstate(c->d->cfg.opaque, c->vcpu, vcpu, &state, &entry, time))
+		xts_runstate_read(c->d, vcpu, xts_dom_now_ns(c->d), &state, &entry, time);
 	xts_runstate_encode(lay, state, entry, time, buf);
 	return xts_copy_to_guest(c, arg, buf, lay->runstate_size) ? -XEN_EFAULT : 0;
 }

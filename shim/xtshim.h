@@ -380,6 +380,27 @@ struct xts_platform_ops {
 	 * translated once, at registration.
 	 */
 	int (*translate_gva)(void *opaque, unsigned vcpu, uint64_t gva, uint64_t *gpa);
+	/*
+	 * External records only (xts_domain_config.external_records), called
+	 * with the domain lock held:
+	 *  - send_event (required there): raise event channel `port` on
+	 *    `vcpu` through the record keeper (KVM_XEN_HVM_EVTCHN_SEND), which
+	 *    owns the pending bitmaps' delivery, the upcall and SCHEDOP_poll
+	 *    wake-ups; the domain no longer writes them for sends;
+	 *  - ipi_port (optional): an IPI port was bound (bound = true) or is
+	 *    being closed, so the keeper may handle EVTCHNOP_send on it without
+	 *    asking the domain.  A non-zero return on bind only means the
+	 *    keeper does not know the port: sends keep coming to the domain.
+	 */
+	void (*send_event)(void *opaque, unsigned vcpu, uint32_t port);
+	int (*ipi_port)(void *opaque, uint32_t port, unsigned vcpu, bool bound);
+	/*
+	 * Optional, external records: the keeper's runstate of `vcpu` as
+	 * VCPUOP_get_runstate_info(vcpu) from `caller` reports it; non-zero
+	 * when the keeper cannot say (the domain's own accounting is used).
+	 */
+	int (*read_runstate)(void *opaque, unsigned caller, unsigned vcpu, uint32_t *state,
+			     uint64_t *entry_ns, uint64_t time_ns[4]);
 };
 
 /*
@@ -412,6 +433,17 @@ struct xts_domain_config {
 	 */
 	uint64_t console_pfn;
 	uint64_t store_pfn;
+	/*
+	 * Another writer keeps the records (the kernel backend: KVM writes
+	 * vcpu_time_info, the wallclock and runstate from kvmclock, and runs
+	 * singleshot timers once VIRQ_TIMER's port is mirrored).  The domain
+	 * then never publishes those records, sends events through
+	 * ops->send_event, and refuses registrations the keeper cannot take
+	 * (-EINVAL: a runstate area registered by virtual address over two
+	 * physically discontiguous pages).  The VMM mirrors registrations
+	 * with xts_domain_get_areas().
+	 */
+	bool external_records;
 };
 
 /* Fill a 4 KiB hypercall page: 128 stubs of 32 bytes, stub nr at nr * 32. */
@@ -447,7 +479,13 @@ int xts_domain_write_hypercall_msr(struct xts_domain *d, unsigned vcpu,
 				   uint64_t value, bool long_mode);
 /* A host timer armed through ops->arm_timer expired. */
 void xts_domain_timer_fired(struct xts_domain *d, unsigned vcpu);
-/* May a vCPU that returned XTS_HCALL_BLOCK run again (event, timer, poll timeout)? */
+/*
+ * May a vCPU that returned XTS_HCALL_BLOCK run again (event, timer, poll
+ * timeout)?  With external records the keeper delivers events the domain
+ * does not see (KVM's timers, IPIs it handles in-kernel): an upcall pending
+ * in the vCPU's vcpu_info then also ends SCHEDOP_block, so a VMM waiting
+ * for this must re-check it now and then (and at the keeper's timer).
+ */
 bool xts_domain_vcpu_runnable(struct xts_domain *d, unsigned vcpu);
 /* Re-publish every registered time record and the wallclock (after clock changes). */
 void xts_domain_update_time(struct xts_domain *d);
@@ -474,10 +512,12 @@ struct xts_vcpu_areas {
 	uint64_t runstate_gpa[2];     /* [1]: second page of a straddling area, or XTS_NO_AREA */
 	uint32_t runstate_len0;       /* bytes at runstate_gpa[0] */
 	uint8_t upcall_vector;        /* HVMOP_set_evtchn_upcall_vector, 0: none */
+	uint32_t timer_port;          /* event channel bound to VIRQ_TIMER, 0: none */
 };
 struct xts_domain_areas {
 	uint64_t generation;
 	uint64_t shared_info_gpa;     /* XTS_NO_AREA until mapped */
+	uint64_t shared_info_maps;    /* XENMEM_add_to_physmap(shared_info) calls: a remap in place counts */
 	bool long_mode;               /* latched shared_info / runstate layout */
 	uint8_t callback_vector;      /* HVM_PARAM_CALLBACK_IRQ vector type, 0: none */
 	bool runstate_update_flag;    /* VMASST_TYPE_runstate_update_flag */
@@ -738,6 +778,49 @@ int xts_kvm_xen_set_shared_info(struct xts_kvm_xen *k, bool long_mode, uint64_t 
  * xtshim's.
  */
 int xts_kvm_xen_refresh_wallclock(struct xts_kvm_xen *k, struct xts_kvm_xen_report *rep);
+
+/*
+ * Mirror the guest's registrations as they change (records = KVM): `has`
+ * is what KVM holds (updated after each attribute KVM accepted), `want`
+ * what the domain now reports (xts_domain_get_areas()).  Only attributes
+ * that differ are set, because some have side effects: LONG_MODE and
+ * SHARED_INFO rewrite the wallclock, RUNSTATE_ADDR writes KVM's runstate,
+ * TIMER stops KVM's timer.  For a vCPU, has->vcpu_info_gpa is the address
+ * KVM was given (the registered one or the slot in shared_info, from
+ * k->shared_info_gfn); want's id, runstate data and deadline must be
+ * those of the last load.  A vCPU's attributes need its own thread (or the
+ * vCPU out of KVM_RUN): KVM takes the vCPU mutex.
+ */
+int xts_kvm_xen_update_vm(struct xts_kvm_xen *k, struct xts_kvm_xen_vm_state *has,
+			  const struct xts_kvm_xen_vm_state *want, struct xts_kvm_xen_report *rep);
+int xts_kvm_xen_update_vcpu(struct xts_kvm_xen *k, unsigned vcpu, struct xts_kvm_xen_vcpu_state *has,
+			    const struct xts_kvm_xen_vcpu_state *want,
+			    struct xts_kvm_xen_report *rep);
+/*
+ * Raise event channel `port` on `vcpu` from userspace (KVM_XEN_HVM_EVTCHN_SEND):
+ * KVM sets the pending bits, raises the upcall and wakes its SCHEDOP_poll.
+ */
+int xts_kvm_xen_evtchn_send(struct xts_kvm_xen *k, uint32_t port, unsigned vcpu);
+/*
+ * Let KVM answer EVTCHNOP_send on IPI `port` (bound to `vcpu`) itself
+ * (KVM_XEN_HVM_SET_ATTR EVTCHN, loop-back to the same port), or forget it.
+ */
+int xts_kvm_xen_ipi_port(struct xts_kvm_xen *k, uint32_t port, unsigned vcpu, bool assign);
+/* What KVM holds for a vCPU (KVM_XEN_VCPU_GET_ATTR TIMER and RUNSTATE_DATA). */
+struct xts_kvm_xen_vcpu_readback {
+	uint32_t timer_port;
+	uint64_t timer_expires_ns;         /* kvmclock; 0: no timer pending */
+	bool runstate_valid;               /* plan.kvm_runstate */
+	uint32_t runstate_state;
+	uint64_t runstate_entry_ns;
+	uint64_t runstate_time_ns[4];
+};
+int xts_kvm_xen_read_vcpu(struct xts_kvm_xen *k, unsigned vcpu, struct xts_kvm_xen_vcpu_readback *out);
+/*
+ * KVM counts a vCPU that left KVM_RUN as running (the VMM works for it);
+ * a VMM that really blocks it (SCHEDOP_block) says so: RUNSTATE_CURRENT.
+ */
+int xts_kvm_xen_set_runstate(struct xts_kvm_xen *k, unsigned vcpu, uint32_t state);
 
 /* kvmclock and the host TSC at one instant (KVM_GET_CLOCK). */
 struct xts_kvm_clock_sample {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/vmm.h"
@@ -105,6 +106,44 @@ static bool domain_runnable(struct vmm_cpu *c)
 	return xts_domain_vcpu_runnable(c->vmm->dom, c->id);
 }
 
+/*
+ * --backend kernel: events KVM raises itself (its timers, in-kernel IPIs)
+ * reach guest memory without a word to us, so the wait re-checks the
+ * domain (which looks at upcall_pending) at KVM's timer deadline and at
+ * least every millisecond.  KVM hears that the vCPU is blocked meanwhile.
+ */
+static void kvm_cpu__wait_kernel(struct vmm_cpu *c)
+{
+	xen_kernel__blocked(c, true);
+	for (;;) {
+		unsigned seq = atomic_load(&c->kicks);
+		if ((atomic_load(&c->requests) & CPU_REQ_STOP) || domain_runnable(c))
+			break;
+		uint64_t ns = xen_kernel__block_sleep_ns(c);
+		if (ns < 20000)
+			ns = 20000;     /* KVM's timer is due: its event is a moment away */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t at = (uint64_t)ts.tv_nsec + ns;
+		ts.tv_sec += (time_t)(at / 1000000000ULL);
+		ts.tv_nsec = (long)(at % 1000000000ULL);
+		pthread_mutex_lock(&c->lock);
+		while (atomic_load(&c->kicks) == seq &&
+		       pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0)
+			;
+		pthread_mutex_unlock(&c->lock);
+	}
+	xen_kernel__blocked(c, false);
+}
+
+static void kvm_cpu__block(struct vmm_cpu *c)
+{
+	if (xen_kernel__active(c->vmm))
+		kvm_cpu__wait_kernel(c);
+	else
+		kvm_cpu__wait(c, domain_runnable);
+}
+
 static bool has_request(struct vmm_cpu *c)
 {
 	return atomic_load(&c->requests) != 0;
@@ -167,7 +206,7 @@ static void kvm_cpu__hypercall(struct vmm_cpu *c)
 		return;
 	}
 	if (act == XTS_HCALL_BLOCK)
-		kvm_cpu__wait(c, domain_runnable);
+		kvm_cpu__block(c);
 }
 
 /* Port 0xe9 output, kept per vCPU until a newline so lines do not interleave. */
@@ -251,7 +290,7 @@ static bool kvm_cpu__handle_exit(struct vmm_cpu *c, struct debugcon *dc)
 			return false;
 		}
 		if (act == XTS_HCALL_BLOCK)
-			kvm_cpu__wait(c, domain_runnable);
+			kvm_cpu__block(c);
 		return true;
 	}
 	case KVM_EXIT_SHUTDOWN:
@@ -323,6 +362,11 @@ static void *kvm_cpu__thread(void *arg)
 		c->run->immediate_exit = 0;
 		if (!kvm_cpu__requests(c))
 			break;
+		/* --backend kernel: what the guest registered reaches KVM before it runs again. */
+		if (xen_kernel__active(v) && xen_kernel__sync(c)) {
+			kvm_cpu__fatal(c, VMM_EXIT_ERROR, "KVM refused a Xen attribute the guest set");
+			break;
+		}
 		if (c->down) {
 			kvm_cpu__wait(c, has_request);
 			continue;

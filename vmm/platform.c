@@ -135,6 +135,23 @@ static void platform__host_sample(void *opaque, struct xts_host_sample *now)
 	xts_host_sample_now(now);
 }
 
+/* --backend kernel only (the domain calls these with external_records). */
+static void platform__send_event(void *opaque, unsigned vcpu, uint32_t port)
+{
+	xen_kernel__send_event(opaque, vcpu, port);
+}
+
+static int platform__ipi_port(void *opaque, uint32_t port, unsigned vcpu, bool bound)
+{
+	return xen_kernel__ipi_port(opaque, port, vcpu, bound);
+}
+
+static int platform__read_runstate(void *opaque, unsigned caller, unsigned vcpu, uint32_t *state,
+				   uint64_t *entry_ns, uint64_t time_ns[4])
+{
+	return xen_kernel__read_runstate(opaque, caller, vcpu, state, entry_ns, time_ns);
+}
+
 const struct xts_platform_ops platform__ops = {
 	.inject_upcall = platform__inject_upcall,
 	.kick = platform__kick,
@@ -146,6 +163,9 @@ const struct xts_platform_ops platform__ops = {
 	.console_write = platform__console_write,
 	.host_sample = platform__host_sample,
 	.translate_gva = platform__translate_gva,
+	.send_event = platform__send_event,
+	.ipi_port = platform__ipi_port,
+	.read_runstate = platform__read_runstate,
 };
 
 void platform__stop(struct vmm *v, int status, const char *why)

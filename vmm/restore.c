@@ -505,6 +505,9 @@ static int restore__apply(struct restore *rs)
 	for (unsigned i = 0; i < v->nr_vcpus; i++)
 		if ((r = xen__setup_vcpu(&v->cpus[i])))
 			return r;
+	/* KVM records: kvmclock continues the restored line (xen-kernel.c). */
+	if (xen_kernel__active(v) && (r = xen_kernel__load(v)))
+		return r;
 	for (unsigned i = 0; i < v->nr_vcpus; i++) {
 		if (!rs->k[i])
 			continue;

@@ -248,6 +248,8 @@ static int run__boot(struct vmm *v)
 	for (unsigned i = 0; i < v->nr_vcpus; i++)
 		if ((r = xen__setup_vcpu(&v->cpus[i])))
 			return r;
+	if (xen_kernel__active(v) && (r = xen_kernel__load(v)))
+		return r;
 	if ((r = regs__pvh_entry(&v->cpus[0], v->entry, start_info))) {
 		fprintf(stderr, "xtshim: vCPU 0 entry state: %s\n", strerror(-r));
 		return r;
@@ -274,6 +276,7 @@ int xtshim__cmd_run(int argc, char **argv)
 		return VMM_EXIT_ERROR;
 	v.nr_vcpus = v.opts.nr_vcpus;
 	pthread_mutex_init(&v.lock, NULL);
+	pthread_mutex_init(&v.kx_lock, NULL);
 
 	int r = run__boot(&v);
 	int status = r ? VMM_EXIT_ERROR : v.exit_status;
@@ -292,6 +295,7 @@ int xtshim__cmd_run(int argc, char **argv)
 	kvm__exit(&v);
 	if (v.console_fd > 2)
 		close(v.console_fd);
+	pthread_mutex_destroy(&v.kx_lock);
 	pthread_mutex_destroy(&v.lock);
 	return status;
 }

@@ -141,6 +141,8 @@ static int save__xen_time(struct vmm *v, const struct save_cpu *cpus, struct xts
 	struct vcpu_time_info rec;
 	int r;
 
+	if (xen_kernel__active(v) && (r = xen_kernel__adopt_clock(v)))
+		return r;
 	xts_host_sample_now(&now);
 	*at = now;
 	if ((r = xts_clock_save(&v->clock, &now, &st)) || (r = xts_xen_time_from_state(&st, x))) {

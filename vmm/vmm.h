@@ -72,6 +72,7 @@ struct vmm_options {
 #define CPU_REQ_STOP   (1u << 0)
 #define CPU_REQ_CTX    (1u << 1)    /* apply cpu->ctx (VCPUOP_initialise + up) */
 #define CPU_REQ_DOWN   (1u << 2)
+#define CPU_REQ_SYNC   (1u << 3)    /* --backend kernel: mirror registrations (xen_kernel__sync) */
 
 struct vmm;
 
@@ -91,6 +92,9 @@ struct vmm_cpu {
 	bool ctx_valid;
 	bool started;               /* has executed guest code */
 	bool down;                  /* VCPUOP_down: parked until up */
+	/* --backend kernel: what KVM holds for this vCPU, and the domain generation it reflects */
+	struct xts_kvm_xen_vcpu_state kx_has;
+	uint64_t kx_gen;
 };
 
 struct vmm {
@@ -114,6 +118,12 @@ struct vmm {
 	uint64_t console_pfn, store_pfn;  /* PV console / xenstore rings; 0: none */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: registers travel in kvm_run */
 	struct xts_kvm_xen kx;      /* in-kernel Xen: the plan, and KVM's state */
+	/* --backend kernel (xen-kernel.c): KVM's VM attributes, under kx_lock */
+	pthread_mutex_t kx_lock;
+	struct xts_kvm_xen_vm_state kx_vm;
+	uint64_t kx_gen;
+	uint64_t kx_shinfo_maps;
+	int kx_fds[XTS_MAX_VCPUS];
 
 	pthread_mutex_t lock;       /* stopping, exit_status */
 	bool stopping;
@@ -171,6 +181,18 @@ bool xen__host_tsc_invariant(void);
 uint32_t xen__host_clock_flags(void);
 int xen__setup_vcpu(struct vmm_cpu *c);
 void xen__exit(struct vmm *v);
+
+/* xen-kernel.c: --backend kernel, KVM keeps the records */
+bool xen_kernel__active(const struct vmm *v);
+int xen_kernel__load(struct vmm *v);
+int xen_kernel__sync(struct vmm_cpu *c);
+void xen_kernel__send_event(struct vmm *v, unsigned vcpu, uint32_t port);
+int xen_kernel__ipi_port(struct vmm *v, uint32_t port, unsigned vcpu, bool bound);
+int xen_kernel__read_runstate(struct vmm *v, unsigned caller, unsigned vcpu, uint32_t *state,
+			      uint64_t *entry_ns, uint64_t time_ns[4]);
+uint64_t xen_kernel__block_sleep_ns(struct vmm_cpu *c);
+void xen_kernel__blocked(struct vmm_cpu *c, bool blocked);
+int xen_kernel__adopt_clock(struct vmm *v);
 
 /* restore.c: `run --from-xen` (and --xl-migrate-receive) */
 int restore__run(struct vmm *v);

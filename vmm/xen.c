@@ -41,9 +41,8 @@ uint32_t xen__host_clock_flags(void)
 /*
  * Transport and record keeper from --backend and KVM_CAP_XEN_HVM, right
  * after KVM_CREATE_VM (KVM_XEN_HVM_CONFIG must precede the vCPUs' first
- * run).  KVM-kept records would need every registration the guest makes
- * mirrored into KVM attributes as it makes it; the domain offers no such
- * hook yet, so the reference VMM refuses them (docs/vmm.md).
+ * run).  With KVM-kept records (--backend kernel) the domain leaves the
+ * records to KVM and xen-kernel.c mirrors the guest's registrations.
  */
 int xen__pick_backend(struct vmm *v)
 {
@@ -59,11 +58,6 @@ int xen__pick_backend(struct vmm *v)
 	if (r) {
 		fprintf(stderr, "xtshim run: --backend: %s\n", why);
 		return r;
-	}
-	if (v->kx.plan.records == XTS_KVM_XEN_RECORDS_KVM) {
-		fprintf(stderr, "xtshim run: --backend kernel: KVM-kept records are not wired into "
-			"this VMM yet; --backend kernel-transport keeps xtshim's records\n");
-		return -ENOTSUP;
 	}
 	if (v->opts.verbose)
 		fprintf(stderr, "xtshim: backend: %s\n", why);
@@ -151,6 +145,7 @@ int xen__create_domain(struct vmm *v)
 		.hcall_io_port = VMM_HCALL_PORT,
 		.console_pfn = v->console_pfn,
 		.store_pfn = v->store_pfn,
+		.external_records = xen_kernel__active(v),
 	};
 	if ((r = xts_domain_create(&cfg, &v->dom))) {
 		fprintf(stderr, "xtshim: Xen domain: %s\n", strerror(-r));

@@ -25,7 +25,9 @@
 # TSC offsets (PVM: the VMM must then say so on stderr), else "continuous".
 #
 # COMPAT_BACKEND=B adds "--backend B" to every run (first phase and resume)
-# and names B in every line, so one suite can run per backend mode.
+# and names B in every line, so one suite can run per backend mode.  In a
+# command line {backend} becomes B (or "auto"), for tests that assert what
+# KVM does where its records or timers differ from xtshim's.
 #
 # Output: one line per case (PASS/FAIL/SKIP, with the figures the guest
 # printed as "figure: NAME VALUE UNIT"), then "N passed, N failed, N skipped".
@@ -112,6 +114,7 @@ expand() {
 	cmd=${cmd//\{reads\}/$reads}
 	cmd=${cmd//\{pause_ms\}/$pause_ms}
 	cmd=${cmd//\{kvm_tsc\}/$kvm_tsc}
+	cmd=${cmd//\{backend\}/${backend:-auto}}
 	if [ -n "$host_khz" ]; then
 		cmd=${cmd//\{host_khz\}/$host_khz}
 	else

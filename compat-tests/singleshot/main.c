@@ -11,6 +11,13 @@
  *    fires 100 ms after the call, not before;
  *  - another vCPU's singleshot timer cannot be set or stopped (-EINVAL).
  * With 2 vCPUs, vCPU 1 runs the deadline checks on its own timer too.
+ *
+ * backend=kernel (the runner's {backend}): KVM runs the timer
+ * (KVM_XEN_VCPU_ATTR_TYPE_TIMER) and ignores VCPU_SSHOTTMR_future whatever
+ * Xen version the guest is shown: kvm_xen_hcall_vcpu_op() in
+ * arch/x86/kvm/xen.c reads the flags and never looks at them, and
+ * Documentation/virt/kvm/api.rst promises only the 4.18 semantics.  The
+ * passed `future` deadline must then fire at once, as on Xen >= 4.18.
  */
 #include "compat-tests/lib/xtest.h"
 
@@ -101,8 +108,11 @@ static long stop_timer_op(void) { return set_timer_op(0); }
 static void check_past(void)
 {
 	long ver = xen_version(XENVER_version, NULL);
-	bool refuses = ver < 0x40012;   /* Xen < 4.18 honours VCPU_SSHOTTMR_future */
-	printk("Xen %ld.%ld: a passed deadline with `future` is %s\n", ver >> 16, ver & 0xffff,
+	bool kvm_timer = cmdline_has("backend=kernel");
+	/* Xen < 4.18 honours VCPU_SSHOTTMR_future; KVM's in-kernel timer never does. */
+	bool refuses = ver < 0x40012 && !kvm_timer;
+	printk("Xen %ld.%ld%s: a passed deadline with `future` is %s\n", ver >> 16, ver & 0xffff,
+	       kvm_timer ? " (KVM's timer: the flag is ignored)" : "",
 	       refuses ? "refused (-ETIME)" : "fired at once");
 
 	unsigned seen = fired[0];

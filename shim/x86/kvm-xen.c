@@ -138,6 +138,7 @@ int xts_kvm_xen_plan(uint32_t caps, enum xts_kvm_xen_want want, bool tsc_stable,
 		}
 		p.transport = XTS_KVM_XEN_TRANSPORT_KVM;
 		p.records = XTS_KVM_XEN_RECORDS_KVM;
+		say(why, why_len, "KVM_CAP_XEN_HVM %#x: KVM transport, KVM records", caps);
 		break;
 	case XTS_KVM_XEN_WANT_KVM_TRANSPORT:
 		if (!can_transport) {
@@ -145,6 +146,7 @@ int xts_kvm_xen_plan(uint32_t caps, enum xts_kvm_xen_want want, bool tsc_stable,
 			return -ENOTSUP;
 		}
 		p.transport = XTS_KVM_XEN_TRANSPORT_KVM;
+		say(why, why_len, "KVM_CAP_XEN_HVM %#x: KVM transport, xtshim records", caps);
 		break;
 	case XTS_KVM_XEN_WANT_AUTO:
 		/*
@@ -172,6 +174,14 @@ int xts_kvm_xen_plan(uint32_t caps, enum xts_kvm_xen_want want, bool tsc_stable,
 		p.kvm_runstate = caps & XTS_KVM_XEN_RUNSTATE;
 		p.kvm_timers = caps & XTS_KVM_XEN_EVTCHN_SEND;
 		p.kvm_xen_version = caps & XTS_KVM_XEN_EVTCHN_SEND;
+		/*
+		 * As a config flag, EVTCHN_SEND makes KVM answer SCHEDOP_poll
+		 * itself, woken by the events it delivers (kvm_xen_schedop_poll());
+		 * without it a poll is a yield.  With KVM records every event
+		 * goes through KVM, so its poll sees them all.
+		 */
+		if (caps & XTS_KVM_XEN_EVTCHN_SEND)
+			p.config_flags |= KVM_XEN_HVM_CONFIG_EVTCHN_SEND;
 		/* KVM's Xen records carry TSC_STABLE whenever its master clock runs. */
 		if (!tsc_stable) {
 			if (caps & XTS_KVM_XEN_PVCLOCK_TSC_UNSTABLE)
@@ -838,4 +848,215 @@ int xts_kvm_xen_handle_exit(struct xts_domain *d, unsigned vcpu, struct kvm_run 
 	if (action)
 		*action = act;
 	return 0;
+}
+
+/* ---- mirroring the guest's registrations (records = KVM) ---- */
+
+int xts_kvm_xen_update_vm(struct xts_kvm_xen *k, struct xts_kvm_xen_vm_state *has,
+			  const struct xts_kvm_xen_vm_state *want, struct xts_kvm_xen_report *rep)
+{
+	struct run x;
+	struct kvm_xen_hvm_attr a;
+	int r;
+
+	run_init(&x, k, rep);
+	if ((r = check_vm_plan(&x)))
+		return r;
+	if (!kernel_records(k) || !has || !want)
+		return refuse(&x, -EINVAL, "VM attributes need KVM records and both states");
+	if ((r = check_vm(&x, want)))
+		return r;
+	/* Both, when either changes: mapping shared_info must see the layout. */
+	if (has->long_mode != want->long_mode || has->shared_info_gfn != want->shared_info_gfn) {
+		if ((r = set_shared_info_steps(&x, want->long_mode, want->shared_info_gfn)))
+			return r;
+		has->long_mode = want->long_mode;
+		has->shared_info_gfn = want->shared_info_gfn;
+	}
+	if (has->upcall_vector != want->upcall_vector) {
+		memset(&a, 0, sizeof(a));
+		a.u.vector = want->upcall_vector;
+		if ((r = vm_attr(&x, KVM_XEN_ATTR_TYPE_UPCALL_VECTOR, &a)))
+			return r;
+		has->upcall_vector = want->upcall_vector;
+	}
+	if (has->runstate_update_flag != want->runstate_update_flag) {
+		memset(&a, 0, sizeof(a));
+		XTS_KVM_XEN_ATTR_U8(&a) = want->runstate_update_flag;
+		if ((r = vm_attr(&x, KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG, &a)))
+			return r;
+		has->runstate_update_flag = want->runstate_update_flag;
+	}
+	return 0;
+}
+
+int xts_kvm_xen_update_vcpu(struct xts_kvm_xen *k, unsigned vcpu, struct xts_kvm_xen_vcpu_state *has,
+			    const struct xts_kvm_xen_vcpu_state *want,
+			    struct xts_kvm_xen_report *rep)
+{
+	struct run x;
+	struct kvm_xen_vcpu_attr a;
+	int r;
+
+	run_init(&x, k, rep);
+	if ((r = check_backend(&x)))
+		return r;
+	if (!kernel_records(k) || !has || !want || vcpu >= k->nr_vcpus)
+		return refuse(&x, -EINVAL, "vCPU %u attributes need KVM records and both states", vcpu);
+	if (want->xen_vcpu_id != has->xen_vcpu_id || want->runstate_valid || want->timer_deadline_ns)
+		return refuse(&x, -EINVAL, "vCPU %u: id, runstate data and timer deadlines are load's",
+			      vcpu);
+	/* The times are not looked at (no runstate data): any "now" does. */
+	if ((r = check_vcpu(&x, vcpu, want, k->long_mode, 0)))
+		return r;
+
+	/* vcpu_info: the registered one, else the slot in shared_info as mapped now. */
+	uint64_t vi = vcpu_info_gpa(k, want);
+	if (vi != has->vcpu_info_gpa) {
+		memset(&a, 0, sizeof(a));
+		a.u.gpa = vi;
+		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, &a)))
+			return r;
+		has->vcpu_info_gpa = vi;
+	}
+	if (want->time_info_gpa != has->time_info_gpa) {
+		memset(&a, 0, sizeof(a));
+		a.u.gpa = want->time_info_gpa == XTS_KVM_XEN_NO_GPA ? KVM_XEN_INVALID_GPA
+								    : want->time_info_gpa;
+		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO, &a)))
+			return r;
+		has->time_info_gpa = want->time_info_gpa;
+	}
+	if (k->plan.kvm_timers && want->upcall_vector != has->upcall_vector) {
+		memset(&a, 0, sizeof(a));
+		a.u.vector = want->upcall_vector;
+		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR, &a)))
+			return r;
+		has->upcall_vector = want->upcall_vector;
+	}
+	/* KVM keeps accounting without an area; setting one writes its current runstate there. */
+	if (k->plan.kvm_runstate && want->runstate_gpa != has->runstate_gpa) {
+		memset(&a, 0, sizeof(a));
+		a.u.gpa = want->runstate_gpa == XTS_KVM_XEN_NO_GPA ? KVM_XEN_INVALID_GPA
+								   : want->runstate_gpa;
+		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR, &a)))
+			return r;
+		has->runstate_gpa = want->runstate_gpa;
+	}
+	/*
+	 * The VIRQ_TIMER port: setting it stops KVM's timer (kvm_xen_vcpu_set_attr()),
+	 * so only when it changes.  From then on KVM answers set_timer_op and
+	 * VCPUOP_{set,stop}_singleshot_timer itself.
+	 */
+	if (k->plan.kvm_timers && want->timer_port != has->timer_port) {
+		memset(&a, 0, sizeof(a));
+		a.u.timer.port = want->timer_port;
+		a.u.timer.priority = want->timer_port ? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL : 0;
+		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_TIMER, &a)))
+			return r;
+		has->timer_port = want->timer_port;
+	}
+	return 0;
+}
+
+static int check_port(struct run *x, uint32_t port, unsigned vcpu)
+{
+	const struct xts_kvm_xen *k = x->k;
+	if (!kernel_records(k) || !k->plan.kvm_timers)
+		return refuse(x, -ENOTSUP, "event channels need KVM records with "
+			      "KVM_XEN_HVM_CONFIG_EVTCHN_SEND");
+	if (!port || port >= (k->long_mode ? NR_2L_PORTS_64 : NR_2L_PORTS_32))
+		return refuse(x, -EINVAL, "port %u", port);
+	if (vcpu >= k->nr_vcpus)
+		return refuse(x, -EINVAL, "vcpu %u of %u", vcpu, k->nr_vcpus);
+	return 0;
+}
+
+int xts_kvm_xen_evtchn_send(struct xts_kvm_xen *k, uint32_t port, unsigned vcpu)
+{
+	struct run x;
+	int r;
+
+	run_init(&x, k, NULL);
+	if ((r = check_vm_plan(&x)) || (r = check_port(&x, port, vcpu)))
+		return r;
+	struct kvm_irq_routing_xen_evtchn e = {
+		.port = port, .vcpu = vcpu, .priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+	};
+	return step(&x, k->vm_fd, KVM_XEN_HVM_EVTCHN_SEND, &e, "KVM_XEN_HVM_EVTCHN_SEND", -1);
+}
+
+int xts_kvm_xen_ipi_port(struct xts_kvm_xen *k, uint32_t port, unsigned vcpu, bool assign)
+{
+	struct run x;
+	int r;
+
+	run_init(&x, k, NULL);
+	if ((r = check_vm_plan(&x)) || (r = check_port(&x, port, vcpu)))
+		return r;
+	/* An IPI loops back to the same port on its vCPU (kvm_xen_eventfd_assign()). */
+	struct kvm_xen_hvm_attr a;
+	memset(&a, 0, sizeof(a));
+	a.u.evtchn.send_port = port;
+	a.u.evtchn.type = EVTCHNSTAT_ipi;
+	a.u.evtchn.flags = assign ? 0 : KVM_XEN_EVTCHN_DEASSIGN;
+	a.u.evtchn.deliver.port.port = port;
+	a.u.evtchn.deliver.port.vcpu = vcpu;
+	a.u.evtchn.deliver.port.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
+	return vm_attr(&x, KVM_XEN_ATTR_TYPE_EVTCHN, &a);
+}
+
+int xts_kvm_xen_read_vcpu(struct xts_kvm_xen *k, unsigned vcpu, struct xts_kvm_xen_vcpu_readback *out)
+{
+	struct run x;
+	struct kvm_xen_vcpu_attr a;
+	int r;
+
+	run_init(&x, k, NULL);
+	if ((r = check_backend(&x)))
+		return r;
+	if (!kernel_records(k) || vcpu >= k->nr_vcpus || !out)
+		return refuse(&x, -EINVAL, "vCPU %u read-back needs KVM records", vcpu);
+	memset(out, 0, sizeof(*out));
+	if (k->plan.kvm_timers) {
+		memset(&a, 0, sizeof(a));
+		a.type = KVM_XEN_VCPU_ATTR_TYPE_TIMER;
+		if ((r = step(&x, k->vcpu_fds[vcpu], KVM_XEN_VCPU_GET_ATTR, &a,
+			      "KVM_XEN_VCPU_GET_ATTR TIMER", (int)vcpu)))
+			return r;
+		out->timer_port = a.u.timer.port;
+		out->timer_expires_ns = a.u.timer.expires_ns;
+	}
+	if (k->plan.kvm_runstate) {
+		memset(&a, 0, sizeof(a));
+		a.type = KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_DATA;
+		if ((r = step(&x, k->vcpu_fds[vcpu], KVM_XEN_VCPU_GET_ATTR, &a,
+			      "KVM_XEN_VCPU_GET_ATTR RUNSTATE_DATA", (int)vcpu)))
+			return r;
+		out->runstate_valid = true;
+		out->runstate_state = (uint32_t)a.u.runstate.state;
+		out->runstate_entry_ns = a.u.runstate.state_entry_time;
+		out->runstate_time_ns[RUNSTATE_running] = a.u.runstate.time_running;
+		out->runstate_time_ns[RUNSTATE_runnable] = a.u.runstate.time_runnable;
+		out->runstate_time_ns[RUNSTATE_blocked] = a.u.runstate.time_blocked;
+		out->runstate_time_ns[RUNSTATE_offline] = a.u.runstate.time_offline;
+	}
+	return 0;
+}
+
+int xts_kvm_xen_set_runstate(struct xts_kvm_xen *k, unsigned vcpu, uint32_t state)
+{
+	struct run x;
+	int r;
+
+	run_init(&x, k, NULL);
+	if ((r = check_backend(&x)))
+		return r;
+	if (!kernel_records(k) || !k->plan.kvm_runstate || vcpu >= k->nr_vcpus ||
+	    state > RUNSTATE_offline)
+		return refuse(&x, -EINVAL, "runstate %u of vCPU %u", state, vcpu);
+	struct kvm_xen_vcpu_attr a;
+	memset(&a, 0, sizeof(a));
+	a.u.runstate.state = state;
+	return vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_CURRENT, &a);
 }

@@ -135,6 +135,8 @@ struct plan_case {
 static void test_plan_table(void **state)
 {
 	const uint32_t I = KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL, U = KVM_XEN_HVM_CONFIG_PVCLOCK_TSC_UNSTABLE;
+	/* With KVM records, EVTCHN_SEND as a config flag: KVM's SCHEDOP_poll sees KVM's events. */
+	const uint32_t E = KVM_XEN_HVM_CONFIG_EVTCHN_SEND;
 	const enum xts_kvm_xen_transport IO = XTS_KVM_XEN_TRANSPORT_IOPORT, KT = XTS_KVM_XEN_TRANSPORT_KVM;
 	const enum xts_kvm_xen_records XR = XTS_KVM_XEN_RECORDS_XTSHIM, KR = XTS_KVM_XEN_RECORDS_KVM;
 	const struct plan_case t[] = {
@@ -164,8 +166,11 @@ static void test_plan_table(void **state)
 		{ 0xf, XTS_KVM_XEN_WANT_AUTO, false, 0, KT, XR, I, 0, 0, 0, "xtshim records",
 		  "could not" },
 		/* Everything: PVCLOCK_TSC_UNSTABLE unless the stable flag is asked for. */
-		{ 0x1ff, XTS_KVM_XEN_WANT_KERNEL, false, 0, KT, KR, I | U, 1, 1, 0, NULL, NULL },
-		{ 0x1ff, XTS_KVM_XEN_WANT_KERNEL, true, 0, KT, KR, I, 1, 1, 0, NULL, NULL },
+		{ 0x1ff, XTS_KVM_XEN_WANT_KERNEL, false, 0, KT, KR, I | U | E, 1, 1, 0, NULL, NULL },
+		{ 0x1ff, XTS_KVM_XEN_WANT_KERNEL, true, 0, KT, KR, I | E, 1, 1, 0, NULL, NULL },
+		/* EVTCHN_SEND without PVCLOCK_TSC_UNSTABLE (Linux 6.1): stable forced. */
+		{ 0x3f, XTS_KVM_XEN_WANT_KERNEL, false, 0, KT, KR, I | E, 1, 1, 1, "KVM records",
+		  NULL },
 		{ 0x1ff, XTS_KVM_XEN_WANT_AUTO, false, 0, KT, XR, I, 0, 0, 0, NULL, NULL },
 		{ 0x1ff, XTS_KVM_XEN_WANT_KVM_TRANSPORT, false, 0, KT, XR, I, 0, 0, 0, NULL, NULL },
 		{ 0x1ff, XTS_KVM_XEN_WANT_USERSPACE, false, 0, IO, XR, 0, 0, 0, 0, NULL, NULL },
@@ -214,7 +219,8 @@ static void test_setup_vm_kernel(void **state)
 	assert_int_equal(c->fd, FK_VM_FD);
 	assert_true(c->req == KVM_XEN_HVM_CONFIG);
 	const struct kvm_xen_hvm_config *cfg = (const void *)c->arg;
-	assert_int_equal(cfg->flags, (1u << 1) | (1u << 7));   /* INTERCEPT_HCALL | TSC_UNSTABLE */
+	/* INTERCEPT_HCALL | EVTCHN_SEND (in-kernel SCHEDOP_poll) | PVCLOCK_TSC_UNSTABLE */
+	assert_int_equal(cfg->flags, (1u << 1) | (1u << 5) | (1u << 7));
 	assert_int_equal(cfg->msr, 0x40000000u);
 	assert_int_equal(cfg->blob_addr_32, 0);  /* KVM refuses blobs with the intercept */
 	assert_int_equal(cfg->blob_addr_64, 0);
