@@ -50,7 +50,9 @@ static uint64_t sum(const struct vcpu_runstate_info *r)
 	return r->time[0] + r->time[1] + r->time[2] + r->time[3];
 }
 
-static int64_t drift_base = INT64_MIN;
+/* One base for all vCPUs under xtshim; per vCPU on Xen, where each vCPU's
+ * times start at its own creation (vcpu_create()). */
+static int64_t drift_bases[MAX_CPUS] = { [0 ... MAX_CPUS - 1] = INT64_MIN };
 
 static void check_sum(unsigned cpu, const struct vcpu_runstate_info *r, const char *when)
 {
@@ -68,11 +70,12 @@ static void check_sum(unsigned cpu, const struct vcpu_runstate_info *r, const ch
 	else if (exact_sum)
 		check(d == 0, "vCPU %u %s: times sum to %llu, state_entry_time %llu", cpu, when,
 		      (unsigned long long)sum(r), (unsigned long long)r->state_entry_time);
-	if (drift_base == INT64_MIN)
-		drift_base = d;
+	int64_t *base = &drift_bases[on_xen && cpu < MAX_CPUS ? cpu : 0];
+	if (*base == INT64_MIN)
+		*base = d;
 	else
-		check(d == drift_base, "vCPU %u %s: entry - sum(times) is %lld, was %lld", cpu, when,
-		      (long long)d, (long long)drift_base);
+		check(d == *base, "vCPU %u %s: entry - sum(times) is %lld, was %lld", cpu, when,
+		      (long long)d, (long long)*base);
 }
 
 static long register_runstate(unsigned cpu, bool phys, void *area)
