@@ -22,8 +22,13 @@ static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t ar
 	/* Xen: inside one page; xtshim also wants it 8-byte aligned (see docs). */
 	if (info.offset > XTS_PAGE_SIZE - size || (info.offset & 7))
 		return -XEN_EINVAL;
+	/*
+	 * Already registered: -EINVAL, as Xen answers (xen/common/domain.c,
+	 * map_vcpu_info(): vcpu_info_mfn already set); checked against Xen
+	 * 4.17.7 by the xen-peer run (docs/xen-peer.md).
+	 */
 	if (v->vcpu_info_gpa != XTS_NO_GPA)
-		return -XEN_EBUSY;
+		return -XEN_EINVAL;
 	/* Only for yourself or for an offline vCPU. */
 	if (vcpu != c->vcpu && v->online)
 		return -XEN_EINVAL;

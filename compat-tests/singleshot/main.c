@@ -4,7 +4,7 @@
  *  - never before its deadline (system time read in the handler), exactly
  *    once, with the lateness distribution as figures;
  *  - a deadline already passed fires at once; with VCPU_SSHOTTMR_future,
- *    Xen < 4.18 refuses it with -ETIME (and nothing fires), 4.18+ ignores
+ *    Xen < 4.17.3 refuses it with -ETIME (and nothing fires), 4.17.3+ ignores
  *    the flag (returns 0, fires at once): the version is Xen's own answer;
  *  - stop_singleshot_timer and set_timer_op(0) cancel a pending timer;
  *  - set_timer_op with a negative timeout or one 2^50 ns or more ahead
@@ -109,10 +109,23 @@ static void check_past(void)
 {
 	long ver = xen_version(XENVER_version, NULL);
 	bool kvm_timer = cmdline_has("backend=kernel");
-	/* Xen < 4.18 honours VCPU_SSHOTTMR_future; KVM's in-kernel timer never does. */
-	bool refuses = ver < 0x40012 && !kvm_timer;
-	printk("Xen %ld.%ld%s: a passed deadline with `future` is %s\n", ver >> 16, ver & 0xffff,
-	       kvm_timer ? " (KVM's timer: the flag is ignored)" : "",
+	/*
+	 * Xen stopped honouring VCPU_SSHOTTMR_future in 4.18 and in 4.17.3
+	 * (commit 7b5155a79e "xen/vcpu: ignore VCPU_SSHOTTMR_future", on
+	 * stable-4.17 since RELEASE-4.17.3; xen/common/domain.c,
+	 * VCPUOP_set_singleshot_timer): the patch level is the number that
+	 * XENVER_extraversion starts with (".7+13-g..." on Debian 12's 4.17.7,
+	 * ".0-xtshim" under xtshim, which behaves as 4.17.0).  KVM's in-kernel
+	 * timer (--backend kernel) never honours the flag.
+	 */
+	xen_extraversion_t extra;
+	memset(extra, 0, sizeof(extra));
+	uint64_t patch = 0;
+	if (xen_version(XENVER_extraversion, extra) >= 0 && extra[0] == '.')
+		patch = strtou64(extra + 1, NULL);
+	bool refuses = (ver < 0x40011 || (ver == 0x40011 && patch < 3)) && !kvm_timer;
+	printk("Xen %ld.%ld%s%s: a passed deadline with `future` is %s\n", ver >> 16, ver & 0xffff,
+	       extra, kvm_timer ? " (KVM's timer: the flag is ignored)" : "",
 	       refuses ? "refused (-ETIME)" : "fired at once");
 
 	unsigned seen = fired[0];

@@ -6,8 +6,9 @@
  *    fresh time record (published at registration), and everything marked
  *    pending (upcall_pending, pending_sel all ones) so no event is lost.
  *  - From then on the time record is published there, not in shared_info.
- *  - A second registration gets -EBUSY; with 2 vCPUs, vCPU 1 (registered
- *    by the library at start-up) gets -EBUSY too, and vCPU 0 cannot
+ *  - A second registration gets -EINVAL (Xen's map_vcpu_info() in
+ *    xen/common/domain.c); with 2 vCPUs, vCPU 1 (registered
+ *    by the library at start-up) gets -EINVAL too, and vCPU 0 cannot
  *    register for the running vCPU 1.
  */
 #include "compat-tests/lib/xtest.h"
@@ -85,7 +86,7 @@ static void check_move(void)
 	check(!memcmp((const void *)&old->time, &poison, sizeof(poison)),
 	      "shared_info's slot still receives vCPU 0's time after the move");
 
-	expect_rc(register_at(0, (uintptr_t)page[1] + 512), -XEN_EBUSY, "second register_vcpu_info");
+	expect_rc(register_at(0, (uintptr_t)page[1] + 512), -XEN_EINVAL, "second register_vcpu_info");
 }
 
 static volatile long vcpu1_again;
@@ -101,7 +102,7 @@ void test_main(void)
 	check_refusals();
 	check_move();
 	if (smp_possible_cpus() > 1 && smp_run(1, secondary, 2 * NS_PER_S)) {
-		expect_rc(vcpu1_again, -XEN_EBUSY, "vCPU 1 registering its vcpu_info again");
+		expect_rc(vcpu1_again, -XEN_EINVAL, "vCPU 1 registering its vcpu_info again");
 		long rc = register_at(1, (uintptr_t)page[0] + 384);
 		check(rc < 0, "vCPU 0 moved the running vCPU 1's vcpu_info (%ld)", rc);
 	}
