@@ -153,7 +153,11 @@ int main(void)
 	mount_or_die("devtmpfs", "/dev", NULL);
 	mount_or_die("proc", "/proc", NULL);
 	mount_or_die("sysfs", "/sys", NULL);
-	mount_or_die("tmpfs", "/tmp", "mode=1777");
+	/*
+	 * No tmpfs over /tmp: the initramfs root is already a writable tmpfs,
+	 * and a project checked out under /tmp on the host sits at the same
+	 * path in here (mkinitramfs.sh) -- a mount would hide it.
+	 */
 	mount_or_die("tmpfs", "/dev/shm", "mode=1777");
 
 	fd = open_job_tty();

@@ -27,6 +27,7 @@ cmds="bash sh env cat cp mv rm ln ls mkdir rmdir mktemp touch chmod stat
  md5sum sha256sum base64 yes nohup setsid"
 
 mkdir -p "$stage"/{usr/bin,usr/lib,usr/lib64,lib/modules,testbed,dev,proc,sys,tmp,etc}
+chmod 1777 "$stage/tmp"     # a directory of the root tmpfs, see init.c
 ln -s usr/bin "$stage/bin"
 ln -s usr/bin "$stage/sbin"
 ln -s usr/lib64 "$stage/lib64"
