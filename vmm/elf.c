@@ -152,6 +152,8 @@ static int check_and_load(struct vmm *v, const struct image *im, uint64_t *entry
 		if (ph[i].paddr < VMM_START_INFO_END &&
 		    ph[i].paddr + ph[i].memsz > VMM_RESERVED_GPA)
 			return bad(im, "PT_LOAD overlaps the rings and hvm_start_info at 0x4000..0x8000");
+		if (ph[i].paddr < VMM_ACPI_END && ph[i].paddr + ph[i].memsz > VMM_ACPI_GPA)
+			return bad(im, "PT_LOAD overlaps the ACPI tables at 0xe0000..0x100000");
 	}
 	if (!any_load)
 		return bad(im, "no PT_LOAD segment");

@@ -2,7 +2,7 @@
  * hvm_start_info for a PVH guest: the structure, a memory map, the module
  * list (--initrd, one entry) and the command line, in one reserved block
  * below the image (next to the PV console and xenstore ring pages, reserved
- * too).  The module itself is in RAM (initrd.c); the guest reserves it.
+ * too), and the ACPI tables' RSDP (acpi.c).  The module itself is in RAM (initrd.c); the guest reserves it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +19,11 @@ int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
 		return -EINVAL;
 	}
 
+	uint64_t rsdp;
+	int r = acpi__build(v, &rsdp);
+	if (r)
+		return r;
+
 	const struct hvm_memmap_table_entry map[] = {
 		{ 0, VMM_RESERVED_GPA, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
 		/* PV console and xenstore rings, then this block. */
@@ -26,13 +31,14 @@ int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
 		  XEN_HVM_MEMMAP_TYPE_RESERVED, 0 },
 		{ VMM_START_INFO_END, VMM_LOW_RAM_END - VMM_START_INFO_END,
 		  XEN_HVM_MEMMAP_TYPE_RAM, 0 },
+		{ VMM_ACPI_GPA, VMM_ACPI_END - VMM_ACPI_GPA, XEN_HVM_MEMMAP_TYPE_ACPI, 0 },
 		{ VMM_HIGH_RAM_START, v->ram_size - VMM_HIGH_RAM_START, XEN_HVM_MEMMAP_TYPE_RAM, 0 },
 	};
 	const uint64_t map_gpa = VMM_START_INFO_GPA + 64;
 	const uint64_t mod_gpa = map_gpa + sizeof(map);
 	const uint64_t cmdline_gpa = mod_gpa + sizeof(struct hvm_modlist_entry);
 	_Static_assert(sizeof(struct hvm_start_info) <= 64, "start info fits before the map");
-	_Static_assert(VMM_START_INFO_GPA + 64 + 4 * sizeof(struct hvm_memmap_table_entry) +
+	_Static_assert(VMM_START_INFO_GPA + 64 + 5 * sizeof(struct hvm_memmap_table_entry) +
 		       sizeof(struct hvm_modlist_entry) <= VMM_START_INFO_END - VMM_CMDLINE_MAX,
 		       "map and module list fit before the command line");
 	/* cmdline_paddr 0: the module has no command line of its own. */
@@ -48,8 +54,9 @@ int pvh__build_start_info(struct vmm *v, uint64_t *gpa)
 		.memmap_entries = sizeof(map) / sizeof(map[0]),
 		.modlist_paddr = v->initrd_size ? mod_gpa : 0,
 		.nr_modules = v->initrd_size ? 1 : 0,
+		.rsdp_paddr = rsdp,
 	};
-	int r = xts_gmem_write(&v->gmem, VMM_START_INFO_GPA, &si, sizeof(si));
+	r = xts_gmem_write(&v->gmem, VMM_START_INFO_GPA, &si, sizeof(si));
 	if (!r)
 		r = xts_gmem_write(&v->gmem, map_gpa, map, sizeof(map));
 	if (!r && v->initrd_size)

@@ -23,6 +23,8 @@
 #define VMM_START_INFO_GPA 0x6000   /* hvm_start_info, memmap, then the command line */
 #define VMM_START_INFO_END 0x8000
 #define VMM_LOW_RAM_END    0xa0000
+#define VMM_ACPI_GPA       0xe0000  /* ACPI tables (acpi.c), type ACPI in the memory map */
+#define VMM_ACPI_END       0x100000
 #define VMM_HIGH_RAM_START 0x100000
 #define VMM_MAX_MEM_MIB    3072     /* below the 32-bit MMIO hole (LAPIC, IOAPIC) */
 #define VMM_CMDLINE_MAX    (VMM_START_INFO_END - VMM_START_INFO_GPA - 512)
@@ -161,6 +163,9 @@ int elf__load_pvh(struct vmm *v, const char *path, uint64_t *entry);
 int initrd__place(uint64_t ram_size, uint64_t image_lo, uint64_t image_hi, uint64_t size,
 		  uint64_t *gpa, const char **why);
 int initrd__load(struct vmm *v, const char *path);
+
+/* acpi.c: RSDP, XSDT, FADT, DSDT, MADT at VMM_ACPI_GPA; the RSDP's address */
+int acpi__build(struct vmm *v, uint64_t *rsdp_gpa);
 
 /* pvh.c: hvm_start_info */
 int pvh__build_start_info(struct vmm *v, uint64_t *gpa);

@@ -28,6 +28,7 @@ static struct vmm *vmm_new(void)
 	assert_int_equal(xts_gmem_add(&v->gmem, 0, RAM_SIZE, v->ram), 0);
 	v->image_lo = 16 * MiB;             /* where Linux links itself */
 	v->image_hi = 20 * MiB + 123;
+	v->nr_vcpus = 1;
 	return v;
 }
 

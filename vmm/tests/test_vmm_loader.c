@@ -175,6 +175,8 @@ static void test_hostile_images(void **state)
 		case 21: im.note_words[4] = RAM_SIZE; break;               /* entry outside RAM */
 		case 22: im.load->p_type = PT_NULL; break;                 /* nothing to load */
 		case 23: im.len = 40; break;                               /* truncated header */
+		case 24: im.load->p_paddr = 0xdf800; break;                /* into the ACPI tables */
+		case 25: im.load->p_paddr = 0xfff00; break;                /* out of them */
 		default: goto done;
 		}
 		int r = load(v, im.b, im.len, &entry);
@@ -185,7 +187,7 @@ static void test_hostile_images(void **state)
 		cases++;
 	}
 done:
-	assert_int_equal(cases, 24);
+	assert_int_equal(cases, 26);
 	assert_int_equal(load(v, "", 0, &entry), -EINVAL);           /* empty file */
 	vmm_free(v);
 }
