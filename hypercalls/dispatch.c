@@ -104,6 +104,11 @@ static int64_t run_deferred(struct xts_call *c, int64_t ret)
 			ops->vcpu_down(d->cfg.opaque, c->defer_vcpu);
 		break;
 	case XTS_DEFER_SHUTDOWN:
+		/* Xen's domain_shutdown(): a SCHEDOP_shutdown_code given earlier wins. */
+		pthread_mutex_lock(&d->lock);
+		if (d->shutdown_code_set)
+			c->defer_reason = d->shutdown_code;
+		pthread_mutex_unlock(&d->lock);
 		if (ops->shutdown)
 			ops->shutdown(d->cfg.opaque, c->defer_reason);
 		break;

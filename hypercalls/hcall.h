@@ -29,6 +29,7 @@
 
 #define XTS_NO_GPA       XTS_NO_AREA
 #define XTS_NR_PORTS     4096          /* 2-level ABI on a 64-bit layout */
+#define XTS_NR_WATCHDOGS 2             /* Xen: NR_DOMAIN_WATCHDOG_TIMERS */
 #define XTS_POLL_MAX     128           /* Xen's limit on SCHEDOP_poll ports */
 #define XTS_MS           1000000ULL
 #define XTS_XEN_4_18     0x40012u
@@ -132,6 +133,16 @@ struct xts_domain {
 	bool runstate_update_flag;      /* VMASST_TYPE_runstate_update_flag */
 	uint64_t generation;            /* bumped on every registration change */
 	bool store_broken, console_broken;
+	/*
+	 * SCHEDOP_watchdog: Xen's NR_DOMAIN_WATCHDOG_TIMERS (2) per domain,
+	 * deadlines in Xen system time (ns), serviced with vCPU 0's host timer.
+	 */
+	uint8_t watchdog_inuse;         /* bit i: timer id i + 1 exists */
+	uint64_t watchdog_ns[XTS_NR_WATCHDOGS];
+	bool watchdog_expired;          /* shut down with SHUTDOWN_watchdog once unlocked */
+	/* SCHEDOP_shutdown_code: the reason a later shutdown reports (Xen's d->shutdown_code). */
+	bool shutdown_code_set;
+	uint8_t shutdown_code;
 	struct xts_port ports[XTS_NR_PORTS];
 	struct xts_vcpu *v;
 };
@@ -192,6 +203,10 @@ void xts_runstate_read(struct xts_domain *d, unsigned vcpu, uint64_t now_ns,
 		       uint32_t *state, uint64_t *entry, uint64_t time[4]);
 void xts_runstate_encode(const struct xts_layout *lay, uint32_t state, uint64_t entry,
 			 const uint64_t time[4], uint8_t *out);
+
+/* sched-op.c: the watchdog deadlines and their expiry (d->lock held). */
+bool xts_watchdog_earliest(const struct xts_domain *d, uint64_t *ns);
+void xts_watchdog_service(struct xts_domain *d, uint64_t now);
 
 /* evtchn.c */
 void xts_evtchn_set_pending(struct xts_domain *d, uint32_t port);

@@ -9,11 +9,14 @@
  */
 #include "hypercalls/hcall.h"
 
-static bool earliest(const struct xts_vcpu *v, uint64_t *ns)
+static bool earliest(const struct xts_domain *d, unsigned vcpu, uint64_t *ns)
 {
+	const struct xts_vcpu *v = &d->v[vcpu];
 	bool any = false;
 
 	*ns = UINT64_MAX;
+	if (vcpu == 0)             /* the domain's watchdogs ride on vCPU 0's host timer */
+		any = xts_watchdog_earliest(d, ns);
 	if (v->sshot_on) {
 		*ns = v->sshot_ns;
 		any = true;
@@ -62,7 +65,9 @@ static void service(struct xts_domain *d, unsigned vcpu, uint64_t now)
 		if (v->polling)
 			xts_vcpu_wake(d, vcpu);
 	}
-	if (!earliest(v, &ns)) {
+	if (vcpu == 0)
+		xts_watchdog_service(d, now);
+	if (!earliest(d, vcpu, &ns)) {
 		arm(d, vcpu, 0);
 		return;
 	}
@@ -106,12 +111,20 @@ void xts_timer_set_periodic(struct xts_domain *d, unsigned vcpu, uint64_t period
 
 void xts_domain_timer_fired(struct xts_domain *d, unsigned vcpu)
 {
+	bool expired;
+
 	if (vcpu >= d->cfg.nr_vcpus)
 		return;
 	pthread_mutex_lock(&d->lock);
 	d->v[vcpu].armed_host_tsc = 0;   /* the host timer is spent */
 	service(d, vcpu, xts_dom_now_ns(d));
+	expired = d->watchdog_expired;
+	d->watchdog_expired = false;
 	pthread_mutex_unlock(&d->lock);
+	/* Xen's domain_watchdog_timeout(): domain_shutdown(d, SHUTDOWN_watchdog). */
+	if (expired && d->cfg.ops->shutdown)
+		d->cfg.ops->shutdown(d->cfg.opaque, d->shutdown_code_set ? d->shutdown_code :
+				     SHUTDOWN_watchdog);
 }
 
 /*

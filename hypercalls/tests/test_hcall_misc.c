@@ -141,6 +141,108 @@ static void test_shutdown(void **state)
 	fake_free(f);
 }
 
+/*
+ * SCHEDOP_watchdog, against Xen 4.17 domain_watchdog() (sched/core.c):
+ * two timers, id 0 creates (returns 1, 2, then -ENOSPC), id > 2 and ids not
+ * in use -EINVAL, timeout 0 frees; expiry after `timeout` seconds of system
+ * time (the fake's 1 GHz host TSC) shuts down with SHUTDOWN_watchdog.
+ */
+static int64_t wdt(struct fake *f, uint32_t id, uint32_t timeout)
+{
+	struct sched_watchdog w = { .id = id, .timeout = timeout };
+
+	memcpy(gp(f, ARG), &w, sizeof(w));
+	return hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_watchdog, ARG, 0);
+}
+
+static void test_watchdog(void **state)
+{
+	struct fake *f = fake_new(2);
+
+	assert_int_equal(wdt(f, 3, 1), -XEN_EINVAL);
+	assert_int_equal(wdt(f, 1, 1), -XEN_EINVAL);          /* not in use */
+	assert_int_equal(wdt(f, 0, 10), 1);
+	assert_int_equal(wdt(f, 0, 30), 2);
+	assert_int_equal(wdt(f, 0, 30), -XEN_ENOSPC);
+	assert_int_equal(wdt(f, 2, 0), 0);                     /* frees id 2 */
+	assert_int_equal(wdt(f, 2, 5), -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_watchdog, RAM_SIZE, 0),
+			 -XEN_EFAULT);
+	/* Pinged at 4 s: id 1 now expires at 4 + 10 s. */
+	f->host_tsc = T0 + 4 * 1000000000ULL;
+	assert_int_equal(wdt(f, 1, 10), 0);
+	assert_true(f->armed[0] != 0);
+	f->host_tsc = T0 + 14 * 1000000000ULL - 1;
+	fire(f, 0);
+	assert_int_equal(f->n_shutdown, 0);
+	f->host_tsc = T0 + 14 * 1000000000ULL;
+	fire(f, 0);
+	assert_int_equal(f->n_shutdown, 1);
+	assert_int_equal(f->shutdown_reason, SHUTDOWN_watchdog);
+	fire(f, 0);                                            /* spent: once only */
+	assert_int_equal(f->n_shutdown, 1);
+	/* A freed watchdog never fires. */
+	assert_int_equal(wdt(f, 0, 1), 2);
+	assert_int_equal(wdt(f, 2, 0), 0);
+	f->host_tsc += 5 * 1000000000ULL;
+	fire(f, 0);
+	assert_int_equal(f->n_shutdown, 1);
+	fake_free(f);
+}
+
+/* SCHEDOP_shutdown_code: the first code is what a later shutdown reports (domain_shutdown()). */
+static void test_shutdown_code(void **state)
+{
+	struct fake *f = fake_new(1);
+	unsigned reason = SHUTDOWN_crash;
+
+	memcpy(gp(f, ARG), &reason, 4);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown_code, ARG, 0), 0);
+	assert_int_equal(f->n_shutdown, 0);                    /* it only records */
+	reason = SHUTDOWN_reboot;
+	memcpy(gp(f, ARG), &reason, 4);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown_code, ARG, 0), 0);
+	reason = SHUTDOWN_MAX + 1;
+	memcpy(gp(f, ARG), &reason, 4);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown_code, ARG, 0),
+			 -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown_code, RAM_SIZE, 0),
+			 -XEN_EFAULT);
+	reason = SHUTDOWN_poweroff;
+	memcpy(gp(f, ARG), &reason, 4);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_shutdown, ARG, 0), 0);
+	assert_int_equal(f->n_shutdown, 1);
+	assert_int_equal(f->shutdown_reason, SHUTDOWN_crash);
+	fake_free(f);
+}
+
+/*
+ * SCHEDOP_remote_shutdown as Xen 4.17 answers an unprivileged domU: DOMID_SELF
+ * is no real id (-ESRCH from rcu_lock_domain_by_id), its own id fails
+ * XSM_DM_PRIV (-EPERM), other ids do not exist here (-ESRCH).
+ */
+static void test_remote_shutdown(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct sched_remote_shutdown r = { .domain_id = DOMID_SELF, .reason = SHUTDOWN_poweroff };
+
+	memcpy(gp(f, ARG), &r, sizeof(r));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_remote_shutdown, ARG, 0),
+			 -XEN_ESRCH);
+	r.domain_id = f->cfg.domid;
+	memcpy(gp(f, ARG), &r, sizeof(r));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_remote_shutdown, ARG, 0),
+			 -XEN_EPERM);
+	r.domain_id = (domid_t)(f->cfg.domid + 1);
+	memcpy(gp(f, ARG), &r, sizeof(r));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_remote_shutdown, ARG, 0),
+			 -XEN_ESRCH);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_sched_op, SCHEDOP_remote_shutdown, RAM_SIZE, 0),
+			 -XEN_EFAULT);
+	assert_int_equal(f->n_shutdown, 0);
+	fake_free(f);
+}
+
 /* ---- PV console ring ---- */
 
 static uint32_t get_port(struct fake *f, uint32_t idx)
@@ -290,6 +392,9 @@ int main(void)
 		cmocka_unit_test(test_console_io),
 		cmocka_unit_test(test_grant_table_absent),
 		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_watchdog),
+		cmocka_unit_test(test_shutdown_code),
+		cmocka_unit_test(test_remote_shutdown),
 		cmocka_unit_test(test_console_ring),
 		cmocka_unit_test(test_xenstore_ring),
 	};
