@@ -53,6 +53,12 @@ $(B)/vmm-from-xen: vmm/tests/from-xen.sh vmm/build.mk $(VMM_BIN) \
 	chmod +x $@
 CHECK_PROGRAMS += $(B)/vmm-from-xen
 KVM_PROGRAMS   += $(B)/vmm-from-xen
+# Unsupported TSC modes are refused by name (no KVM needed: option parsing).
+$(B)/vmm-tsc-mode: vmm/tests/tsc-mode.sh vmm/build.mk $(VMM_BIN)
+	printf '#!/bin/sh\nexec "%s" "%s"\n' "$(CURDIR)/vmm/tests/tsc-mode.sh" \
+		"$(CURDIR)/$(VMM_BIN)" > $@
+	chmod +x $@
+CHECK_PROGRAMS += $(B)/vmm-tsc-mode
 # Unit tests that program a real vCPU (shim/x86/tests).
 KVM_PROGRAMS   += $(B)/tests/test_x86_time $(B)/tests/test_kvm_xen_host
 

@@ -272,6 +272,12 @@ static int restore__convert(struct restore *rs)
 			v->opts.nr_vcpus, x->nr_vcpus);
 		return -EINVAL;
 	}
+	if (x->tsc_mode == XTS_TSC_MODE_ALWAYS_EMULATE) {
+		fprintf(stderr, "xtshim run --from-xen: X86_TSC_INFO mode 1 (always_emulate):"
+			" not supported: it needs RDTSC exiting, which KVM does not let a VMM"
+			" enable (docs/abi-coverage.md)\n");
+		return -ENOTSUP;
+	}
 	r = xts_xen_time_to_state(x, restore__save_time_ns(&v->opts), &rs->st,
 				  &rs->line_src, why, sizeof(why));
 	if (r) {

@@ -24,7 +24,7 @@ static void run__usage(FILE *f)
 		"  --vcpus N            vCPUs (1..%u, default 1)\n"
 		"  --mem MiB            guest RAM (2..%u, default 64)\n"
 		"  --xen-version X.Y    Xen version the guest sees (default 4.17)\n"
-		"  --tsc-mode MODE      default | always_emulate | never_emulate\n"
+		"  --tsc-mode MODE      default | never_emulate (always_emulate: refused)\n"
 		"  --cmdline STR        guest command line (hvm_start_info)\n"
 		"  --initrd FILE        a module (Linux: initramfs) at the top of guest RAM\n"
 		"  --backend B          auto | userspace | kernel | kernel-transport (default auto)\n"
@@ -86,6 +86,16 @@ static int parse_choice(const char *opt, const char *s, const char *const *names
 	return -EINVAL;
 }
 
+/*
+ * tsc_mode always_emulate needs every guest RDTSC to exit.  KVM offers no
+ * userspace control for that: vmx_exec_control() clears
+ * CPU_BASED_RDTSC_EXITING (used only for nested guests) and SVM never
+ * intercepts RDTSC for its own guests; no KVM_CAP enables it.
+ */
+const char vmm_always_emulate_refusal[] =
+	"xtshim run: --tsc-mode always_emulate: not supported: it needs RDTSC exiting,"
+	" which KVM does not let a VMM enable (docs/abi-coverage.md)\n";
+
 static int run__parse(int argc, char **argv, struct vmm_options *o)
 {
 	static const struct option longopts[] = {
@@ -135,8 +145,17 @@ static int run__parse(int argc, char **argv, struct vmm_options *o)
 				return -EINVAL;
 			break;
 		case 't':
+			if (!strcmp(optarg, "pvrdtscp")) {
+				fprintf(stderr, "xtshim run: --tsc-mode pvrdtscp: not supported (TSC mode 3"
+					" was removed from Xen)\n");
+				return -ENOTSUP;
+			}
 			if (parse_choice("--tsc-mode", optarg, tsc_modes, 3, &choice))
 				return -EINVAL;
+			if (choice == XTS_TSC_MODE_ALWAYS_EMULATE) {
+				fprintf(stderr, "%s", vmm_always_emulate_refusal);
+				return -ENOTSUP;
+			}
 			o->tsc_mode = choice;
 			break;
 		case 'c':

@@ -212,4 +212,7 @@ const char *restore__dropped_label(const struct xts_stream_record *r);
 /* save.c: `run --save-on-suspend FILE` */
 int save__guest(struct vmm *v);
 
+/* The message --tsc-mode always_emulate is refused with (vmm/run.c). */
+extern const char vmm_always_emulate_refusal[];
+
 #endif

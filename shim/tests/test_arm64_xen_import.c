@@ -124,21 +124,60 @@ static void test_bad_contexts(void **state)
 	assert_int_equal(off, 0xdead);
 }
 
-/* Every truncation of a good blob either parses to the same offset or is refused. */
+/*
+ * Every truncation of a good blob: accepted exactly where the format says a
+ * blob may end, and then with the right offset; refused everywhere else.
+ * The blob is 3 vCPUs: header (8 + 12), then VIRT/PHYS per vCPU (40 bytes
+ * each, vCPU 2's VIRT the fifth record), then END (8).  A blob may end
+ * after END, or (no END) right after a whole record once every vCPU has
+ * its VIRT record: at 20 + 5 * 40 (PHYS of vCPU 2 missing, ignored) or at
+ * 20 + 6 * 40.  The lengths are counted here by hand, not from make_ctx().
+ */
 static void test_truncations(void **state)
 {
 	struct blob x;
 	size_t n;
+	unsigned accepted = 0;
 
 	make_ctx(&x, 3, 4242);
+	assert_int_equal(x.len, 20 + 6 * 40 + 8);
 	for (n = 0; n <= x.len; n++) {
 		uint64_t off = 0;
 		int rc = xts_arm64_xen_timer_offset(x.b, n, 3, &off);
+		bool ok = n == 20 + 5 * 40 || n == 20 + 6 * 40 || n == 20 + 6 * 40 + 8;
 
-		assert_true(rc == 0 || rc == -EINVAL);
-		if (rc == 0)
-			assert_int_equal(off, 4242);
+		if (rc != (ok ? 0 : -EINVAL) || (ok && off != 4242))
+			fail_msg("length %zu of %zu: rc %d offset %llu, want rc %d%s", n, x.len,
+				 rc, (unsigned long long)off, ok ? 0 : -EINVAL,
+				 ok ? " offset 4242" : "");
+		accepted += rc == 0;
 	}
+	assert_int_equal(accepted, 3);
+}
+
+/*
+ * A blob written out as bytes (not through put_le()), little-endian as an
+ * Arm host saves it: header, vCPU 0 VIRT timer with vtb_offset
+ * 0x0123456789abcdef, END.  The parser must read exactly that value.
+ */
+static void test_literal_blob(void **state)
+{
+	static const uint8_t blob[] = {
+		0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,   /* HEADER, inst 0, 4 bytes */
+		0xaa, 0xbb, 0xcc, 0xdd,
+		0x03, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00,   /* TIMER, inst 0, 32 bytes */
+		0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,   /* vtb_offset */
+		0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* ctl, pad */
+		0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe,   /* cval */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* type VIRT, pad */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* END */
+	};
+	uint64_t off = 0;
+
+	assert_int_equal(xts_arm64_xen_timer_offset(blob, sizeof(blob), 1, &off), 0);
+	if (off != 0x0123456789abcdefULL)
+		fail_msg("vtb_offset read as %#llx, the bytes say 0x0123456789abcdef",
+			 (unsigned long long)off);
 }
 
 /* The state: counter = source counter - vtb_offset everywhere, UTC consistent. */
@@ -233,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_offset_from_context),
 		cmocka_unit_test(test_bad_contexts),
 		cmocka_unit_test(test_truncations),
+		cmocka_unit_test(test_literal_blob),
 		cmocka_unit_test(test_state_from_xen),
 		cmocka_unit_test(test_xen_to_kvm),
 	};

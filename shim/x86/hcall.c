@@ -23,8 +23,16 @@ void xts_x86_hcall_decode(const struct kvm_regs *r, const struct kvm_sregs *s,
 {
 	memset(h, 0, sizeof(*h));
 	h->long_mode = xts_x86_long_mode(s);
-	/* Xen answers real mode and vm86 callers with -EPERM, like user mode. */
-	if (!(s->cr0 & X86_CR0_PE) || (r->rflags & X86_RFLAGS_VM))
+	/*
+	 * Xen's hvm_hypercall() switches on the guest mode: real mode (0) skips
+	 * the privilege check and runs the call with the 32-bit convention;
+	 * virtual-8086 mode (1) gets -EPERM like CPL 3; protected and long mode
+	 * check hvm_get_cpl(), which is SS.DPL.  In real mode SS.DPL means
+	 * nothing (KVM may report a stale value), so the caller counts as CPL 0.
+	 */
+	if (!(s->cr0 & X86_CR0_PE))
+		h->cpl = 0;
+	else if (r->rflags & X86_RFLAGS_VM)
 		h->cpl = 3;
 	else
 		h->cpl = s->ss.dpl;

@@ -113,11 +113,22 @@ static void test_cpl(void **state)
 		xts_x86_hcall_decode(&r, &s, &h);
 		assert_int_equal(h.cpl, dpl);
 	}
-	/* Real mode and virtual-8086 mode callers are refused like user mode. */
-	struct kvm_sregs s = sregs(false, false, 0);
-	s.cr0 = 0x10;
+	/*
+	 * Xen 4.17 xen/arch/x86/hvm/hypercall.c, hvm_hypercall(): the guest mode
+	 * from hvm_guest_x86_mode() is 0 in real mode (CR0.PE clear), 1 in
+	 * virtual-8086 mode; "case 0: break" runs a real-mode call without the
+	 * hvm_get_cpl() check, and mode 1 falls to "default: -EPERM".  So a
+	 * real-mode caller is CPL 0 whatever SS.DPL holds, and runs with the
+	 * 32-bit convention (EAX, EBX, ...); a vm86 caller is refused.
+	 */
+	struct kvm_sregs s = sregs(false, false, 3);
+	s.cr0 = 0x10;                   /* PE clear; SS.DPL 3 left over */
+	r.rax = 0x1111111100000022ULL;
 	xts_x86_hcall_decode(&r, &s, &h);
-	assert_int_equal(h.cpl, 3);
+	assert_int_equal(h.cpl, 0);
+	assert_false(h.long_mode);
+	assert_int_equal(h.nr, 0x22);
+	assert_int_equal(h.args[0], 0xb1);
 	s = sregs(false, false, 0);
 	r.rflags |= 1u << 17;
 	xts_x86_hcall_decode(&r, &s, &h);

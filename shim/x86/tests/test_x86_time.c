@@ -50,11 +50,28 @@ static void test_offset_from_model(void **state)
 	c.vcpu_tsc_skew[2] = -5;
 	uint64_t off;
 
-	/* guest = host + offset (mod 2^64) must agree with the model's own query. */
+	/*
+	 * The offsets KVM must get, and the guest TSC at host TSC 0x123456789abc,
+	 * worked out by hand (mod 2^64) from tsc_offset + vcpu_tsc_skew[v]: a
+	 * dropped skew, a sign error or a carry lost in the wrap shows.
+	 */
+	static const uint64_t want_off[3] = {
+		0xfffffff000000000ULL, 0xfffffff0000003e8ULL, 0xffffffeffffffffbULL,
+	};
+	static const uint64_t want_guest[3] = {
+		0x122456789abcULL, 0x122456789ea4ULL, 0x122456789ab7ULL,
+	};
 	for (unsigned v = 0; v < 3; v++) {
 		assert_int_equal(xts_kvm_tsc_offset(&c, v, &off), 0);
+		if (off != want_off[v])
+			fail_msg("vCPU %u: KVM offset %#llx, want %#llx", v,
+				 (unsigned long long)off, (unsigned long long)want_off[v]);
 		uint64_t host = 0x123456789abcULL;
-		assert_int_equal(host + off, xts_clock_guest_tsc(&c, v, host));
+		if (host + off != want_guest[v] || xts_clock_guest_tsc(&c, v, host) != want_guest[v])
+			fail_msg("vCPU %u: guest TSC %#llx via KVM, %#llx in the model, want %#llx", v,
+				 (unsigned long long)(host + off),
+				 (unsigned long long)xts_clock_guest_tsc(&c, v, host),
+				 (unsigned long long)want_guest[v]);
 	}
 	assert_int_equal(xts_kvm_tsc_offset(&c, 3, &off), -EINVAL);
 	c.tsc_ratio = XTS_TSC_RATIO_ONE + 1;      /* KVM would have to scale */
@@ -82,7 +99,13 @@ static void test_apply_on_kvm(void **state)
 	memset(&c, 0, sizeof(c));
 	c.nr_vcpus = 1;
 	c.tsc_ratio = XTS_TSC_RATIO_ONE;
-	c.tsc_offset = -xts_host_tsc() + 1000000;   /* guest starts near 10^6 ticks */
+	/*
+	 * The guest starts near 10^6 + 777 ticks; the skew is part of what KVM
+	 * must be given.  KVM's own IA32_TSC (the vCPU's TSC as KVM computes it
+	 * from the host TSC) is the reference, not the model.
+	 */
+	c.tsc_offset = -xts_host_tsc() + 1000000;
+	c.vcpu_tsc_skew[0] = 777;
 	int r = xts_kvm_apply_tsc(vcpu, &c, 0);
 	if (r == -EOPNOTSUPP) {
 		fprintf(stderr, "SKIP: this KVM ignores KVM_VCPU_TSC_OFFSET (PVM?)\n");
@@ -97,7 +120,11 @@ static void test_apply_on_kvm(void **state)
 	uint64_t h0 = xts_host_tsc();
 	assert_int_equal(ioctl(vcpu, KVM_GET_MSRS, &m), 1);
 	uint64_t h1 = xts_host_tsc();
-	assert_in_range(m.e.data, h0 + c.tsc_offset, h1 + c.tsc_offset);
+	uint64_t lo = h0 + c.tsc_offset + 777, hi = h1 + c.tsc_offset + 777;
+	if (m.e.data < lo || m.e.data > hi)
+		fail_msg("KVM's guest TSC %llu outside [%llu, %llu] (host reads + offset + skew)",
+			 (unsigned long long)m.e.data, (unsigned long long)lo,
+			 (unsigned long long)hi);
 	close(vcpu), close(vm), close(kvm);
 }
 
