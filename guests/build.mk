@@ -32,7 +32,8 @@ $(B)/linux-guest: guests/linux/run.sh guests/build.mk $(VMM_BIN) \
 		"$(CURDIR)/$(LINUX_GUEST_DIR)/initramfs.cpio" > $@
 	chmod +x $@
 # Not yet in CHECK_PROGRAMS/KVM_PROGRAMS: the guest boots past the grant
-# table now but hangs in its initcalls with its clock stopped before /init
+# table and (with the ACPI tables) installs the Xen clockevent, but its
+# first timer event never comes and it hangs in its initcalls before /init
 # runs (docs/linux-guest.md, "Open"); `make linux-guest` runs it in the bed.
 .PHONY: linux-guest
 linux-guest: $(B)/linux-guest $(TESTBED_DEPS)
