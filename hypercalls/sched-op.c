@@ -128,10 +128,25 @@ static int64_t do_watchdog(struct xts_call *c, uint64_t arg)
 	return 0;
 }
 
+/* struct sched_shutdown, for SCHEDOP_shutdown and SCHEDOP_shutdown_code alike. */
+static int64_t read_shutdown_reason(struct xts_call *c, uint64_t arg, uint32_t *reason)
+{
+	struct sched_shutdown s;
+
+	if (xts_copy_from_guest(c, arg, &s, sizeof(s)))
+		return -XEN_EFAULT;
+	if (s.reason > SHUTDOWN_MAX)
+		return -XEN_EINVAL;
+	*reason = s.reason;
+	return 0;
+}
+
 int64_t xts_do_sched_op(struct xts_call *c)
 {
 	uint32_t cmd = (uint32_t)c->h->args[0];
 	uint64_t arg = c->h->args[1];
+	uint32_t reason;
+	int64_t r;
 
 	switch (cmd) {
 	case SCHEDOP_yield:
@@ -140,35 +155,24 @@ int64_t xts_do_sched_op(struct xts_call *c)
 		return do_block(c);
 	case SCHEDOP_poll:
 		return do_poll(c, arg);
-	case SCHEDOP_shutdown: {
-		struct sched_shutdown s;
-
-		if (xts_copy_from_guest(c, arg, &s, sizeof(s)))
-			return -XEN_EFAULT;
-		if (s.reason > SHUTDOWN_MAX)
-			return -XEN_EINVAL;
+	case SCHEDOP_shutdown:
+		if ((r = read_shutdown_reason(c, arg, &reason)))
+			return r;
 		c->defer = XTS_DEFER_SHUTDOWN;
-		c->defer_reason = s.reason;
+		c->defer_reason = reason;
 		return 0;
-	}
-	case SCHEDOP_shutdown_code: {
+	case SCHEDOP_shutdown_code:
 		/*
 		 * Xen: the first code given is kept and reported by the domain's
 		 * shutdown instead of the reason it is called with (domain_shutdown()).
-		 * Reasons are checked as for SCHEDOP_shutdown.
 		 */
-		struct sched_shutdown s;
-
-		if (xts_copy_from_guest(c, arg, &s, sizeof(s)))
-			return -XEN_EFAULT;
-		if (s.reason > SHUTDOWN_MAX)
-			return -XEN_EINVAL;
+		if ((r = read_shutdown_reason(c, arg, &reason)))
+			return r;
 		if (!c->d->shutdown_code_set) {
 			c->d->shutdown_code_set = true;
-			c->d->shutdown_code = (uint8_t)s.reason;
+			c->d->shutdown_code = (uint8_t)reason;
 		}
 		return 0;
-	}
 	case SCHEDOP_remote_shutdown: {
 		/*
 		 * Xen 4.17: rcu_lock_domain_by_id(domain_id) finds real ids only
