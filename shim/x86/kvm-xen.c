@@ -272,6 +272,22 @@ static int vcpu_attr(struct run *x, unsigned vcpu, uint16_t type, struct kvm_xen
 	return step(x, x->k->vcpu_fds[vcpu], KVM_XEN_VCPU_SET_ATTR, a, name, (int)vcpu);
 }
 
+/* A GPA attribute, set only when it changes; XTS_KVM_XEN_NO_GPA is KVM's "none". */
+static int vcpu_gpa_attr(struct run *x, unsigned vcpu, uint16_t type, uint64_t want, uint64_t *has)
+{
+	struct kvm_xen_vcpu_attr a;
+	int r;
+
+	if (want == *has)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.u.gpa = want == XTS_KVM_XEN_NO_GPA ? KVM_XEN_INVALID_GPA : want;
+	if ((r = vcpu_attr(x, vcpu, type, &a)))
+		return r;
+	*has = want;
+	return 0;
+}
+
 /* ---- validation ---- */
 
 static bool kernel_records(const struct xts_kvm_xen *k)
@@ -912,21 +928,10 @@ int xts_kvm_xen_update_vcpu(struct xts_kvm_xen *k, unsigned vcpu, struct xts_kvm
 
 	/* vcpu_info: the registered one, else the slot in shared_info as mapped now. */
 	uint64_t vi = vcpu_info_gpa(k, want);
-	if (vi != has->vcpu_info_gpa) {
-		memset(&a, 0, sizeof(a));
-		a.u.gpa = vi;
-		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, &a)))
-			return r;
-		has->vcpu_info_gpa = vi;
-	}
-	if (want->time_info_gpa != has->time_info_gpa) {
-		memset(&a, 0, sizeof(a));
-		a.u.gpa = want->time_info_gpa == XTS_KVM_XEN_NO_GPA ? KVM_XEN_INVALID_GPA
-								    : want->time_info_gpa;
-		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO, &a)))
-			return r;
-		has->time_info_gpa = want->time_info_gpa;
-	}
+	if ((r = vcpu_gpa_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, vi, &has->vcpu_info_gpa)) ||
+	    (r = vcpu_gpa_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO, want->time_info_gpa,
+			       &has->time_info_gpa)))
+		return r;
 	if (k->plan.kvm_timers && want->upcall_vector != has->upcall_vector) {
 		memset(&a, 0, sizeof(a));
 		a.u.vector = want->upcall_vector;
@@ -935,14 +940,10 @@ int xts_kvm_xen_update_vcpu(struct xts_kvm_xen *k, unsigned vcpu, struct xts_kvm
 		has->upcall_vector = want->upcall_vector;
 	}
 	/* KVM keeps accounting without an area; setting one writes its current runstate there. */
-	if (k->plan.kvm_runstate && want->runstate_gpa != has->runstate_gpa) {
-		memset(&a, 0, sizeof(a));
-		a.u.gpa = want->runstate_gpa == XTS_KVM_XEN_NO_GPA ? KVM_XEN_INVALID_GPA
-								   : want->runstate_gpa;
-		if ((r = vcpu_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR, &a)))
-			return r;
-		has->runstate_gpa = want->runstate_gpa;
-	}
+	if (k->plan.kvm_runstate &&
+	    (r = vcpu_gpa_attr(&x, vcpu, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR, want->runstate_gpa,
+			       &has->runstate_gpa)))
+		return r;
 	/*
 	 * The VIRQ_TIMER port: setting it stops KVM's timer (kvm_xen_vcpu_set_attr()),
 	 * so only when it changes.  From then on KVM answers set_timer_op and
