@@ -16,10 +16,38 @@ uint64_t xts_dom_host_tsc(struct xts_domain *d)
 	return now.host_tsc;
 }
 
-/* Xen system time now (ns). */
+/*
+ * Xen system time now (ns): the line the guest reads in its records.  With
+ * external records that is the keeper's (kvmclock), which drifts from the
+ * model by the difference between KVM's TSC rate and the model's after
+ * load; the skew is kept for xts_dom_host_tsc_at_ns().
+ */
 uint64_t xts_dom_now_ns(struct xts_domain *d)
 {
+	const struct xts_platform_ops *ops = d->cfg.ops;
+	uint64_t ns, host_tsc;
+
+	if (d->cfg.external_records && ops->system_time &&
+	    ops->system_time(d->cfg.opaque, &ns, &host_tsc) == 0) {
+		uint64_t model = xts_clock_system_ns(d->cfg.clock, host_tsc);
+		d->keeper_skew_ns = (int64_t)(model - ns);
+		return ns;
+	}
 	return xts_clock_system_ns(d->cfg.clock, xts_dom_host_tsc(d));
+}
+
+/* The host TSC at which system time (the line of xts_dom_now_ns()) reaches ns. */
+int xts_dom_host_tsc_at_ns(struct xts_domain *d, uint64_t ns, uint64_t *host_tsc)
+{
+	int64_t skew = d->keeper_skew_ns;
+
+	if (skew > 0 && ns > UINT64_MAX - (uint64_t)skew)
+		return -ERANGE;
+	if (skew < 0 && ns < (uint64_t)-skew)
+		ns = 0;                 /* before the model's origin: already due */
+	else
+		ns += (uint64_t)skew;
+	return xts_clock_host_tsc_at_ns(d->cfg.clock, ns, host_tsc);
 }
 
 bool xts_dom_domid_ok(const struct xts_domain *d, uint16_t domid)

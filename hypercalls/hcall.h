@@ -145,6 +145,12 @@ struct xts_domain {
 	uint8_t shutdown_code;
 	struct xts_port ports[XTS_NR_PORTS];
 	struct xts_vcpu *v;
+	/*
+	 * External records: the model's system time minus the keeper's at the
+	 * last xts_dom_now_ns() (ns, signed), so a deadline on the keeper's
+	 * line becomes a host TSC through the model.
+	 */
+	int64_t keeper_skew_ns;
 };
 
 /*
@@ -191,6 +197,7 @@ static inline uint64_t xts_ld(const uint8_t *p, unsigned bytes)
 /* domain.c */
 uint64_t xts_dom_host_tsc(struct xts_domain *d);
 uint64_t xts_dom_now_ns(struct xts_domain *d);
+int xts_dom_host_tsc_at_ns(struct xts_domain *d, uint64_t ns, uint64_t *host_tsc);
 uint8_t *xts_dom_shinfo(struct xts_domain *d);
 uint8_t *xts_dom_vcpu_info(struct xts_domain *d, unsigned vcpu);
 void xts_dom_publish_vcpu_time(struct xts_domain *d, unsigned vcpu);

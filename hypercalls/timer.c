@@ -72,7 +72,7 @@ static void service(struct xts_domain *d, unsigned vcpu, uint64_t now)
 		return;
 	}
 	/* Beyond the clock's reach (~2^64 ticks away): it can never fire. */
-	if (xts_clock_host_tsc_at_ns(d->cfg.clock, ns, &host_tsc)) {
+	if (xts_dom_host_tsc_at_ns(d, ns, &host_tsc)) {
 		arm(d, vcpu, 0);
 		return;
 	}

@@ -401,6 +401,15 @@ struct xts_platform_ops {
 	 */
 	int (*read_runstate)(void *opaque, unsigned caller, unsigned vcpu, uint32_t *state,
 			     uint64_t *entry_ns, uint64_t time_ns[4]);
+	/*
+	 * Optional, external records: Xen system time (ns) as the keeper
+	 * publishes it, and the host TSC of that instant (kvmclock from
+	 * KVM_GET_CLOCK).  The keeper's line is what the guest reads in its
+	 * records; it agrees with the model only at load, so HVMOP_get_time,
+	 * set_timer_op and the periodic timers must use it instead.  Non-zero:
+	 * the keeper cannot say, the model is used.
+	 */
+	int (*system_time)(void *opaque, uint64_t *ns, uint64_t *host_tsc);
 };
 
 /*

@@ -152,6 +152,11 @@ static int platform__read_runstate(void *opaque, unsigned caller, unsigned vcpu,
 	return xen_kernel__read_runstate(opaque, caller, vcpu, state, entry_ns, time_ns);
 }
 
+static int platform__system_time(void *opaque, uint64_t *ns, uint64_t *host_tsc)
+{
+	return xen_kernel__system_time(opaque, ns, host_tsc);
+}
+
 const struct xts_platform_ops platform__ops = {
 	.inject_upcall = platform__inject_upcall,
 	.kick = platform__kick,
@@ -166,6 +171,7 @@ const struct xts_platform_ops platform__ops = {
 	.send_event = platform__send_event,
 	.ipi_port = platform__ipi_port,
 	.read_runstate = platform__read_runstate,
+	.system_time = platform__system_time,
 };
 
 void platform__stop(struct vmm *v, int status, const char *why)

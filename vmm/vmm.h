@@ -195,6 +195,7 @@ void xen_kernel__send_event(struct vmm *v, unsigned vcpu, uint32_t port);
 int xen_kernel__ipi_port(struct vmm *v, uint32_t port, unsigned vcpu, bool bound);
 int xen_kernel__read_runstate(struct vmm *v, unsigned caller, unsigned vcpu, uint32_t *state,
 			      uint64_t *entry_ns, uint64_t time_ns[4]);
+int xen_kernel__system_time(struct vmm *v, uint64_t *ns, uint64_t *host_tsc);
 uint64_t xen_kernel__block_sleep_ns(struct vmm_cpu *c);
 void xen_kernel__blocked(struct vmm_cpu *c, bool blocked);
 int xen_kernel__adopt_clock(struct vmm *v);

@@ -162,6 +162,18 @@ int xen_kernel__read_runstate(struct vmm *v, unsigned caller, unsigned vcpu, uin
 	return 0;
 }
 
+/* KVM's line: the one its records carry, which the model only met at load. */
+int xen_kernel__system_time(struct vmm *v, uint64_t *ns, uint64_t *host_tsc)
+{
+	struct xts_kvm_clock_sample s;
+	int r = xts_kvm_xen_clock_sample(&v->kx, &s);
+	if (r)
+		return r;
+	*ns = s.kvmclock_ns;
+	*host_tsc = s.host_tsc;
+	return 0;
+}
+
 /*
  * How long a vCPU in SCHEDOP_block may sleep before looking again: until
  * KVM's own timer for it is due (read back, kvmclock) or BLOCK_RECHECK_NS

@@ -64,6 +64,54 @@ static void test_hvm_params(void **state)
 	fake_free(f);
 }
 
+/*
+ * External records (--backend kernel): the guest reads the keeper's line
+ * (kvmclock), which agrees with the model only at load.  Here the keeper
+ * runs KEEPER_AHEAD ns ahead of the model, as KVM's line did by 1.1 us in
+ * the test bed.  HVMOP_get_time must answer on the keeper's line, and a
+ * set_timer_op deadline on that line must arm the host timer at the host
+ * TSC where the keeper reaches it: at 1 GHz, T0 + deadline - KEEPER_AHEAD.
+ */
+#define KEEPER_AHEAD 1100ULL
+
+static void f_send_event(void *o, unsigned vcpu, uint32_t port) { }
+
+static int f_keeper_time(void *o, uint64_t *ns, uint64_t *host_tsc)
+{
+	struct fake *f = o;
+
+	*host_tsc = f->host_tsc;
+	*ns = f->host_tsc - T0 + KEEPER_AHEAD;
+	return 0;
+}
+
+static void test_keeper_line(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct xts_platform_ops ops = fake_ops;
+
+	xts_domain_destroy(f->d);
+	ops.send_event = f_send_event;
+	ops.system_time = f_keeper_time;
+	f->cfg.ops = &ops;
+	f->cfg.external_records = true;
+	assert_int_equal(xts_domain_create(&f->cfg, &f->d), 0);
+
+	f->host_tsc = T0 + 40805439;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_hvm_op, HVMOP_get_time, ARG, 0), 0);
+	assert_int_equal(ld64(f, ARG), 40805439 + KEEPER_AHEAD);
+
+	uint64_t deadline = 40805439 + KEEPER_AHEAD + 500000;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_set_timer_op, deadline, 0, 0), 0);
+	assert_int_equal(f->armed[0], T0 + deadline - KEEPER_AHEAD);
+
+	/* A keeper that cannot say: the model's line. */
+	ops.system_time = NULL;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_hvm_op, HVMOP_get_time, ARG, 0), 0);
+	assert_int_equal(ld64(f, ARG), 40805439);
+	fake_free(f);
+}
+
 static void test_console_io(void **state)
 {
 	struct fake *f = fake_new(1);
@@ -395,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_shutdown_code),
 		cmocka_unit_test(test_remote_shutdown),
+		cmocka_unit_test(test_keeper_line),
 		cmocka_unit_test(test_console_ring),
 		cmocka_unit_test(test_xenstore_ring),
 	};
