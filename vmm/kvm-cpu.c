@@ -317,6 +317,40 @@ static bool kvm_cpu__handle_exit(struct vmm_cpu *c, struct debugcon *dc)
 	}
 }
 
+/*
+ * Upcall vectors KVM_SIGNAL_MSI did not deliver go into IRR directly, as
+ * Xen's vlapic_set_irq() puts them (edge: TMR clear).  KVM_SET_LAPIC takes
+ * the vCPU mutex, so only this thread, between two KVM_RUNs, can do it.
+ * It rewrites the whole LAPIC page and restarts a running LAPIC timer from
+ * its initial count; that only happens while the LAPIC is disabled, when
+ * every LVT is masked.
+ */
+static int kvm_cpu__deliver_owed(struct vmm_cpu *c)
+{
+	uint32_t owed[8];
+	bool any = false;
+
+	for (unsigned w = 0; w < 8; w++) {
+		owed[w] = atomic_exchange(&c->upcall_owed[w], 0);
+		any |= owed[w] != 0;
+	}
+	if (!any)
+		return 0;
+	struct kvm_lapic_state ls;
+	if (ioctl(c->fd, KVM_GET_LAPIC, &ls) < 0)
+		return -errno;
+	for (unsigned w = 0; w < 8; w++) {
+		uint32_t irr, tmr;
+		memcpy(&irr, ls.regs + 0x200 + w * 0x10, 4);
+		memcpy(&tmr, ls.regs + 0x180 + w * 0x10, 4);
+		irr |= owed[w];
+		tmr &= ~owed[w];
+		memcpy(ls.regs + 0x200 + w * 0x10, &irr, 4);
+		memcpy(ls.regs + 0x180 + w * 0x10, &tmr, 4);
+	}
+	return ioctl(c->fd, KVM_SET_LAPIC, &ls) < 0 ? -errno : 0;
+}
+
 /* Act on requests; false when the thread must end. */
 static bool kvm_cpu__requests(struct vmm_cpu *c)
 {
@@ -327,6 +361,13 @@ static bool kvm_cpu__requests(struct vmm_cpu *c)
 	}
 	if (req & CPU_REQ_DOWN)
 		c->down = true;
+	if (req & CPU_REQ_UPCALL) {
+		int r = kvm_cpu__deliver_owed(c);
+		if (r) {
+			kvm_cpu__fatal(c, VMM_EXIT_ERROR, "setting an upcall vector in the LAPIC failed");
+			return false;
+		}
+	}
 	if (req & CPU_REQ_CTX) {
 		pthread_mutex_lock(&c->lock);
 		vcpu_hvm_context_t ctx = c->ctx;

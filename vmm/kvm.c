@@ -121,5 +121,6 @@ int kvm__signal_msi(struct vmm *v, unsigned apic_id, uint8_t vector)
 		.address_lo = 0xfee00000u | (apic_id << 12),
 		.data = vector,
 	};
-	return ioctl(v->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+	int r = ioctl(v->vm_fd, KVM_SIGNAL_MSI, &msi);
+	return r < 0 ? -errno : r;
 }

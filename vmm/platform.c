@@ -19,6 +19,19 @@ static void platform__inject_upcall(void *opaque, unsigned vcpu, uint8_t vector)
 	int r = kvm__signal_msi(v, vcpu, vector);
 	if (r < 0)
 		fprintf(stderr, "xtshim: upcall vector %u to vCPU %u: %s\n", vector, vcpu, strerror(-r));
+	if (r == 0) {
+		/*
+		 * KVM dropped it: the LAPIC is still software-disabled (Linux
+		 * sets its per-vCPU vector long before it enables the LAPIC).
+		 * Xen's vlapic_set_irq() sets IRR whatever the LAPIC's state,
+		 * and upcall_pending stays 1 until that vector is taken, so a
+		 * lost one would block every later upcall: let the vCPU's own
+		 * thread set IRR (kvm_cpu__deliver_owed()).
+		 */
+		atomic_fetch_or(&v->cpus[vcpu].upcall_owed[vector / 32], 1u << (vector % 32));
+		kvm_cpu__request(&v->cpus[vcpu], CPU_REQ_UPCALL);
+		return;
+	}
 	kvm_cpu__wake(&v->cpus[vcpu]);
 }
 

@@ -75,6 +75,7 @@ struct vmm_options {
 #define CPU_REQ_CTX    (1u << 1)    /* apply cpu->ctx (VCPUOP_initialise + up) */
 #define CPU_REQ_DOWN   (1u << 2)
 #define CPU_REQ_SYNC   (1u << 3)    /* --backend kernel: mirror registrations (xen_kernel__sync) */
+#define CPU_REQ_UPCALL (1u << 4)    /* set the vectors in upcall_owed in the LAPIC's IRR */
 
 struct vmm;
 
@@ -88,6 +89,7 @@ struct vmm_cpu {
 
 	atomic_uint requests;       /* CPU_REQ_* */
 	atomic_uint kicks;          /* bumped by every wake-up of a blocked vCPU */
+	atomic_uint upcall_owed[8]; /* upcall vectors KVM refused (LAPIC disabled): bit v % 32 of word v / 32 */
 	pthread_mutex_t lock;       /* protects ctx/ctx_valid and orders waits on cond */
 	pthread_cond_t cond;
 	vcpu_hvm_context_t ctx;     /* from VCPUOP_initialise */
