@@ -399,6 +399,9 @@ void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running)
 		v->blocked = v->polling = false;
 	}
 	xts_runstate_set(d, vcpu);
+	/* Switched in, as Xen's scheduler would: its periodic timer runs again. */
+	if (running)
+		xts_timer_vcpu_scheduled(d, vcpu);
 	pthread_mutex_unlock(&d->lock);
 }
 

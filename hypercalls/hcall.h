@@ -32,6 +32,7 @@
 #define XTS_NR_WATCHDOGS 2             /* Xen: NR_DOMAIN_WATCHDOG_TIMERS */
 #define XTS_POLL_MAX     128           /* Xen's limit on SCHEDOP_poll ports */
 #define XTS_MS           1000000ULL
+#define XTS_STIME_DELTA_MAX ((1ULL << 62) - 1) /* Xen: STIME_DELTA_MAX, xen/include/xen/time.h */
 #define XTS_XEN_4_18     0x40012u
 #define XTS_MEMOP_CMD_MASK 0x3f        /* Xen: (1 << MEMOP_EXTENT_SHIFT) - 1 */
 
@@ -106,8 +107,17 @@ struct xts_vcpu {
 	/* Timers: deadlines in Xen system time (ns). */
 	bool sshot_on;
 	uint64_t sshot_ns;
+	/*
+	 * Periodic timer, as Xen's periodic_period / periodic_last_event /
+	 * periodic_timer (xen/common/sched/core.c): periodic_on while Xen's
+	 * timer would be set (it is stopped while the vCPU is descheduled:
+	 * blocked, polling or down); periodic_last_ns starts at 0 and is kept
+	 * across stop and set.
+	 */
 	uint64_t period_ns;     /* 0: no periodic timer */
+	uint64_t periodic_last_ns;
 	uint64_t periodic_next_ns;
+	bool periodic_on;
 	bool poll_timeout_on;
 	uint64_t poll_timeout_ns;
 	uint64_t armed_host_tsc; /* last value given to ops->arm_timer */
@@ -228,6 +238,8 @@ void xts_timer_rearm(struct xts_domain *d, unsigned vcpu);
 int xts_timer_set_singleshot(struct xts_domain *d, unsigned vcpu, uint64_t deadline_ns);
 void xts_timer_stop_singleshot(struct xts_domain *d, unsigned vcpu);
 void xts_timer_set_periodic(struct xts_domain *d, unsigned vcpu, uint64_t period_ns);
+void xts_timer_vcpu_descheduled(struct xts_domain *d, unsigned vcpu);
+void xts_timer_vcpu_scheduled(struct xts_domain *d, unsigned vcpu);
 
 /* pvio.c: the PV console and xenstore ring backends */
 void xts_pvio_init(struct xts_domain *d);

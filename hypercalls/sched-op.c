@@ -14,6 +14,7 @@ static int64_t do_block(struct xts_call *c)
 	d->v[c->vcpu].blocked = true;
 	d->v[c->vcpu].running = false;   /* until the VMM resumes it */
 	xts_runstate_set(d, c->vcpu);
+	xts_timer_vcpu_descheduled(d, c->vcpu);
 	c->action = XTS_HCALL_BLOCK;
 	return 0;
 }
@@ -47,6 +48,7 @@ static int64_t do_poll(struct xts_call *c, uint64_t arg)
 	v->polling = v->blocked = true;
 	v->running = false;
 	xts_runstate_set(d, c->vcpu);
+	xts_timer_vcpu_descheduled(d, c->vcpu);
 	if (timeout) {
 		v->poll_timeout_on = true;
 		v->poll_timeout_ns = timeout;

@@ -1,7 +1,8 @@
 /*
  * Xen timers of a vCPU: singleshot (VCPUOP_set_singleshot_timer and
- * set_timer_op), periodic, and the SCHEDOP_poll timeout.  Deadlines are Xen
- * system time (ns); one host timer per vCPU (ops->arm_timer, a host TSC
+ * set_timer_op), periodic (stopped while the vCPU is descheduled, as on
+ * Xen), and the SCHEDOP_poll timeout.  Deadlines are Xen system time
+ * (ns); one host timer per vCPU (ops->arm_timer, a host TSC
  * deadline from the clock model) stands for the earliest.  When it fires,
  * system time is read again: a timer is due only when system time has
  * reached its deadline, so VIRQ_TIMER is never early even if the host
@@ -21,7 +22,7 @@ static bool earliest(const struct xts_domain *d, unsigned vcpu, uint64_t *ns)
 		*ns = v->sshot_ns;
 		any = true;
 	}
-	if (v->period_ns && v->periodic_next_ns < *ns) {
+	if (v->periodic_on && v->periodic_next_ns < *ns) {
 		*ns = v->periodic_next_ns;
 		any = true;
 	}
@@ -42,6 +43,27 @@ static void arm(struct xts_domain *d, unsigned vcpu, uint64_t host_tsc)
 	d->cfg.ops->arm_timer(d->cfg.opaque, vcpu, host_tsc);
 }
 
+/*
+ * Xen's vcpu_periodic_timer_work_locked() (xen/common/sched/core.c), run
+ * when the periodic timer is set, when it fires and when the vCPU is
+ * scheduled again: the next event is last_event + period; once that has
+ * come the event is sent (true), last_event becomes now and the next event
+ * now + period.  last_event starts at 0 and survives stop and set, so the
+ * first tick after a set comes at once unless one came within a period.
+ */
+static bool periodic_work(struct xts_vcpu *v, uint64_t now)
+{
+	uint64_t next = v->periodic_last_ns + v->period_ns;   /* < 2^63 + 2^62: no wrap */
+	bool fire = now >= next;
+
+	if (fire) {
+		v->periodic_last_ns = now;
+		next = now + v->period_ns;
+	}
+	v->periodic_next_ns = next;
+	return fire;
+}
+
 /* Fire what is due at system time `now`, then arm the host timer for the rest. */
 static void service(struct xts_domain *d, unsigned vcpu, uint64_t now)
 {
@@ -53,11 +75,8 @@ static void service(struct xts_domain *d, unsigned vcpu, uint64_t now)
 		v->sshot_on = false;
 		fire = true;
 	}
-	if (v->period_ns && now >= v->periodic_next_ns) {
-		/* As Xen: the next period counts from this event, not from the deadline. */
-		v->periodic_next_ns = now + v->period_ns;
+	if (v->periodic_on && now >= v->periodic_next_ns && periodic_work(v, now))
 		fire = true;
-	}
 	if (fire)
 		xts_evtchn_raise_virq(d, vcpu, VIRQ_TIMER);
 	if (v->poll_timeout_on && now >= v->poll_timeout_ns) {
@@ -99,14 +118,63 @@ void xts_timer_stop_singleshot(struct xts_domain *d, unsigned vcpu)
 	service(d, vcpu, xts_dom_now_ns(d));
 }
 
+/*
+ * Xen's vcpu_set_periodic_timer(): 0 stops it; a period sets the timer
+ * from last_event whether or not the vCPU is running (so a timer another
+ * vCPU sets on a blocked one wakes it), and service() sends the event at
+ * once if last_event + period has passed.
+ */
 void xts_timer_set_periodic(struct xts_domain *d, unsigned vcpu, uint64_t period_ns)
 {
 	struct xts_vcpu *v = &d->v[vcpu];
-	uint64_t now = xts_dom_now_ns(d);
 
 	v->period_ns = period_ns;
-	v->periodic_next_ns = now + period_ns;
+	v->periodic_on = period_ns != 0;
+	v->periodic_next_ns = v->periodic_last_ns + period_ns;
+	service(d, vcpu, xts_dom_now_ns(d));
+}
+
+/*
+ * The vCPU blocks (SCHEDOP_block/poll) or goes down: Xen switches it out
+ * and stops its periodic timer (sched_context_switch()), so no tick comes
+ * and none wakes it while it is descheduled.
+ */
+void xts_timer_vcpu_descheduled(struct xts_domain *d, unsigned vcpu)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+	uint64_t now;
+
+	if (!v->periodic_on)
+		return;
+	now = xts_dom_now_ns(d);
+	/*
+	 * A tick already due (the host timer has not run yet) is sent first,
+	 * as Xen's timer softirq runs before its scheduler's; that event
+	 * usually wakes the vCPU at once, and then its timer stays set.
+	 */
+	if (now >= v->periodic_next_ns) {
+		service(d, vcpu, now);
+		if (v->online && !v->blocked)
+			return;
+	}
+	v->periodic_on = false;
 	service(d, vcpu, now);
+}
+
+/*
+ * The VMM runs the vCPU again (xts_domain_vcpu_running()): Xen runs
+ * vcpu_periodic_timer_work() for the vCPU it switches in, so a tick that
+ * fell due meanwhile comes at once and the next one a period later.
+ */
+void xts_timer_vcpu_scheduled(struct xts_domain *d, unsigned vcpu)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+
+	if (!v->period_ns || v->periodic_on)
+		return;
+	v->periodic_on = true;
+	v->periodic_next_ns = v->periodic_last_ns + v->period_ns;
+	service(d, vcpu, xts_dom_now_ns(d));
 }
 
 void xts_domain_timer_fired(struct xts_domain *d, unsigned vcpu)

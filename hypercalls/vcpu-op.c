@@ -203,6 +203,7 @@ int64_t xts_do_vcpu_op(struct xts_call *c)
 		v->online = false;
 		v->blocked = v->polling = false;
 		xts_runstate_set(d, vcpu);
+		xts_timer_vcpu_descheduled(d, vcpu);
 		c->defer = XTS_DEFER_DOWN;
 		c->defer_vcpu = vcpu;
 		return 0;
@@ -225,7 +226,8 @@ int64_t xts_do_vcpu_op(struct xts_call *c)
 
 		if (xts_copy_from_guest(c, arg, &p, sizeof(p)))
 			return -XEN_EFAULT;
-		if (p.period_ns < XTS_MS || p.period_ns > (uint64_t)INT64_MAX)
+		/* Xen: below MILLISECS(1) or above STIME_DELTA_MAX (2^62 - 1) ns. */
+		if (p.period_ns < XTS_MS || p.period_ns > XTS_STIME_DELTA_MAX)
 			return -XEN_EINVAL;
 		xts_timer_set_periodic(d, vcpu, p.period_ns);
 		return 0;

@@ -504,6 +504,9 @@ void xts_domain_send_virq(struct xts_domain *d, unsigned vcpu, unsigned virq);
  * Runstate: the VMM reports when a vCPU thread starts/stops executing guest
  * code (not needed around each exit).  After XTS_HCALL_BLOCK the vCPU is
  * blocked, then runnable once woken, until the VMM reports it running again.
+ * That report is also where a periodic timer stopped while the vCPU was
+ * blocked or down starts again (Xen runs it when it switches the vCPU in),
+ * so a VMM using periodic timers must make it before resuming the vCPU.
  */
 void xts_domain_vcpu_running(struct xts_domain *d, unsigned vcpu, bool running);
 /* Name of a hypercall number ("xen_version", ...), "unknown" if none (for logs). */
