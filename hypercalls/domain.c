@@ -39,7 +39,10 @@ uint8_t *xts_dom_shinfo(struct xts_domain *d)
 	return p ? p : d->shadow_shinfo;
 }
 
-/* Where vCPU `vcpu`'s vcpu_info lives now (8-byte aligned in every case). */
+/*
+ * Where vCPU `vcpu`'s vcpu_info lives now: aligned to the latched layout's
+ * word when registered (4 bytes for a 32-bit guest, as Xen), else 8.
+ */
 uint8_t *xts_dom_vcpu_info(struct xts_domain *d, unsigned vcpu)
 {
 	struct xts_vcpu *v = &d->v[vcpu];

@@ -8,6 +8,57 @@
 /* ~0 unregisters a physical area (Xen 4.18 map_guest_area()). */
 #define PHYS_UNREGISTER UINT64_MAX
 
+/*
+ * Where a vcpu_info may go, each release's checks in its own order: the
+ * first that fails decides the errno.  Alignment is xen_ulong_t's of the
+ * latched layout (word_bytes: 8, or 4 with the 32-bit shared_info) in both.
+ *
+ * 4.17, xen/common/domain.c map_vcpu_info(): offset past the last whole
+ * vcpu_info, or misaligned: -ENXIO; already registered: -EINVAL; another
+ * vCPU that is up: -EINVAL; frame not RAM: -EINVAL.
+ *
+ * 4.18, common_vcpu_op() VCPUOP_register_vcpu_info, then map_guest_area():
+ * (mfn << 12) + offset all ones or outside frame mfn (offset >= 4096, or an
+ * mfn the shift cuts): -EINVAL; already registered: -EBUSY; crossing a
+ * page or misaligned: -ENXIO; frame not RAM: -EINVAL (check_get_page_from_gfn).
+ * A vCPU that is up is paused there, not refused.  xtshim cannot pause it:
+ * its own writes to the old vcpu_info during the copy are what could be
+ * lost, and the pending bits are all set again below; the mask stays as
+ * the guest had it unless it flips it in that window.
+ */
+static int vcpu_info_where(struct xts_call *c, unsigned vcpu,
+			   const struct vcpu_register_vcpu_info *info, uint64_t *gpa)
+{
+	struct xts_domain *d = c->d;
+	struct xts_vcpu *v = &d->v[vcpu];
+	uint32_t size = d->lay->vcpu_info_size, align = d->lay->word_bytes;
+	uint64_t g;
+
+	if (d->cfg.xen_version < XTS_XEN_4_18) {
+		if (info->offset > XTS_PAGE_SIZE - size || (info->offset & (align - 1)))
+			return -XEN_ENXIO;
+		if (v->vcpu_info_gpa != XTS_NO_GPA)
+			return -XEN_EINVAL;
+		if (vcpu != c->vcpu && v->online)
+			return -XEN_EINVAL;
+		if (info->mfn >= (UINT64_MAX >> 12))
+			return -XEN_EINVAL;
+		g = (info->mfn << 12) + info->offset;
+	} else {
+		g = (info->mfn << 12) + info->offset;
+		if (g == UINT64_MAX || (g >> 12) != info->mfn)
+			return -XEN_EINVAL;
+		if (v->vcpu_info_gpa != XTS_NO_GPA)
+			return -XEN_EBUSY;
+		if ((g >> 12) != ((g + size - 1) >> 12) || (g & (align - 1)))
+			return -XEN_ENXIO;
+	}
+	if (!xts_gmem_ptr(d->cfg.mem, g, size, XTS_GMEM_NO_PAGE_CROSS))
+		return -XEN_EINVAL;
+	*gpa = g;
+	return 0;
+}
+
 static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t arg)
 {
 	struct xts_domain *d = c->d;
@@ -16,28 +67,13 @@ static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t ar
 	uint32_t size = d->lay->vcpu_info_size, wb = d->lay->word_bytes;
 	uint8_t *old, *new;
 	uint64_t gpa;
+	int rc;
 
 	if (xts_copy_from_guest(c, arg, &info, sizeof(info)))
 		return -XEN_EFAULT;
-	/* Xen: inside one page; xtshim also wants it 8-byte aligned (see docs). */
-	if (info.offset > XTS_PAGE_SIZE - size || (info.offset & 7))
-		return -XEN_EINVAL;
-	/*
-	 * Already registered: -EINVAL, as Xen answers (xen/common/domain.c,
-	 * map_vcpu_info(): vcpu_info_mfn already set); checked against Xen
-	 * 4.17.7 by the xen-peer run (docs/xen-peer.md).
-	 */
-	if (v->vcpu_info_gpa != XTS_NO_GPA)
-		return -XEN_EINVAL;
-	/* Only for yourself or for an offline vCPU. */
-	if (vcpu != c->vcpu && v->online)
-		return -XEN_EINVAL;
-	if (info.mfn >= (UINT64_MAX >> 12))
-		return -XEN_EINVAL;
-	gpa = (info.mfn << 12) + info.offset;
+	if ((rc = vcpu_info_where(c, vcpu, &info, &gpa)))
+		return rc;
 	new = xts_gmem_ptr(d->cfg.mem, gpa, size, XTS_GMEM_NO_PAGE_CROSS);
-	if (!new)
-		return -XEN_EINVAL;
 
 	old = xts_dom_vcpu_info(d, vcpu);
 	memmove(new, old, size);

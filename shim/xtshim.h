@@ -314,12 +314,12 @@ int xts_gmem_write(const struct xts_gmem *m, uint64_t gpa, const void *buf, uint
  * ====================================================================== */
 
 /*
- * Write `rec`'s body into the live record `dst`: version goes odd, body,
- * version goes even; the new version follows the one already in guest
- * memory, whatever rec->version says.
+ * Write `rec`'s body into the live record `dst` (4-byte aligned at least):
+ * version goes odd, body, version goes even; the new version follows the
+ * one already in guest memory, whatever rec->version says.
  */
 void xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec);
-/* The same at a guest physical address: 8-byte aligned, inside one page. */
+/* xts_publish_time() at a guest physical address: 8-byte aligned, inside one page. */
 int xts_publish_time_gpa(const struct xts_gmem *m, uint64_t gpa, const struct vcpu_time_info *rec);
 
 /*
