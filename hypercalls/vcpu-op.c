@@ -248,11 +248,20 @@ int64_t xts_do_vcpu_op(struct xts_call *c)
 		return get_runstate_info(c, vcpu, arg);
 	case VCPUOP_register_runstate_memory_area:
 		return register_runstate_area(c, vcpu, arg, false);
-	case XTS_VCPUOP_register_runstate_phys_area:
-		return register_runstate_area(c, vcpu, arg, true);
 	case VCPUOP_register_vcpu_time_memory_area:
 		return register_time_area(c, vcpu, arg, false);
+	/*
+	 * Xen 4.18 added these; 4.17's do_vcpu_op() (xen/arch/x86/domain.c)
+	 * passes them to common_vcpu_op(), whose default is -ENOSYS.  The
+	 * vCPU id is checked before, as there.
+	 */
+	case XTS_VCPUOP_register_runstate_phys_area:
+		if (d->cfg.xen_version < XTS_XEN_4_18)
+			return -XEN_ENOSYS;
+		return register_runstate_area(c, vcpu, arg, true);
 	case XTS_VCPUOP_register_vcpu_time_phys_area:
+		if (d->cfg.xen_version < XTS_XEN_4_18)
+			return -XEN_ENOSYS;
 		return register_time_area(c, vcpu, arg, true);
 	case VCPUOP_register_vcpu_info:
 		return register_vcpu_info(c, vcpu, arg);

@@ -260,7 +260,7 @@ static int64_t reg_area(struct fake *f, unsigned cmd, unsigned vcpu, uint64_t ad
 
 static void test_time_areas(void **state)
 {
-	struct fake *f = fake_new(1);
+	struct fake *f = fake_new_ex(1, 0x40012, false);   /* VCPUOP 14/15: Xen 4.18 */
 
 	map_shinfo(f, SHINFO_GPA);
 	f->host_tsc = T0 + 5555;
@@ -310,6 +310,43 @@ static void test_time_areas(void **state)
 	fake_free(f);
 }
 
+/*
+ * VCPUOP 14 and 15 exist from Xen 4.18: 4.17's do_vcpu_op() hands them to
+ * common_vcpu_op(), whose default case is -ENOSYS (after the vCPU id check).
+ */
+static void test_phys_areas_need_4_18(void **state)
+{
+	static const uint32_t versions[] = { 0x30000, 0x40011, 0x40012, 0x50000 };
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		struct fake *f = fake_new_ex(2, versions[i], false);
+		bool has = versions[i] >= 0x40012;
+		struct xts_vcpu_areas va;
+
+		map_shinfo(f, SHINFO_GPA);
+		f->host_tsc = T0 + 4444;
+		assert_int_equal(reg_area(f, 14, 0, 0x70000), has ? 0 : -XEN_ENOSYS);
+		assert_int_equal(reg_area(f, 15, 0, 0x60000), has ? 0 : -XEN_ENOSYS);
+		/* An argument that cannot be read: 4.17 never looks at it. */
+		assert_int_equal(hc(f, 0, VCPUOP, 15, 0, RAM_SIZE), has ? -XEN_EFAULT : -XEN_ENOSYS);
+		memcpy(gp(f, ARG), &(uint64_t){ 0x60000 }, 8);
+		assert_int_equal(hc(f, 0, VCPUOP, 14, 2, ARG), -XEN_ENOENT);
+		assert_int_equal(xts_domain_get_areas(f->d, NULL, 0, &va), 0);
+		if (has) {
+			assert_int_equal(va.runstate_gpa[0], 0x70000);
+			assert_int_equal(va.time_gpa, 0x60000);
+			assert_int_equal(ld32(f, 0x70000), RUNSTATE_runnable);
+		} else {
+			assert_int_equal(va.runstate_gpa[0], XTS_NO_AREA);
+			assert_int_equal(va.time_gpa, XTS_NO_AREA);
+			assert_int_equal(ld64(f, 0x70000 + 8), 0);      /* nothing written */
+			assert_int_equal(ld64(f, 0x60000 + 16), 0);
+		}
+		fake_free(f);
+	}
+}
+
 static void read_runstate64(struct fake *f, uint64_t gpa, uint32_t *state, uint64_t *entry,
 			    uint64_t t[4])
 {
@@ -320,7 +357,7 @@ static void read_runstate64(struct fake *f, uint64_t gpa, uint32_t *state, uint6
 
 static void test_runstate(void **state)
 {
-	struct fake *f = fake_new(2);
+	struct fake *f = fake_new_ex(2, 0x40012, false);   /* VCPUOP 14/15: Xen 4.18 */
 	uint32_t st;
 	uint64_t entry, t[4];
 	enum xts_hcall_action act;
@@ -376,7 +413,7 @@ static void test_runstate(void **state)
 
 static void test_runstate_update_flag_and_width(void **state)
 {
-	struct fake *f = fake_new(1);
+	struct fake *f = fake_new_ex(1, 0x40012, false);   /* VCPUOP 14/15: Xen 4.18 */
 	uint64_t entry;
 
 	assert_int_equal(hc(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable, 4, 0), -XEN_EINVAL);
@@ -486,7 +523,7 @@ static void test_translate_gva(void **state)
 /* The registrations a kernel backend forwards to KVM, and their generation. */
 static void test_get_areas(void **state)
 {
-	struct fake *f = fake_new(2);
+	struct fake *f = fake_new_ex(2, 0x40012, false);   /* VCPUOP 14/15: Xen 4.18 */
 	struct xts_domain_areas da, db;
 	struct xts_vcpu_areas va;
 
@@ -515,7 +552,7 @@ static void test_get_areas(void **state)
 	assert_int_equal(va.runstate_gpa[1], 0x71000);
 	assert_int_equal(va.runstate_len0, 8);
 	/* Nothing changed: same generation. */
-	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40011);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_version, 0, 0), 0x40012);
 	assert_int_equal(xts_domain_get_areas(f->d, &da, 0, NULL), 0);
 	assert_int_equal(da.generation, db.generation);
 	fake_free(f);
@@ -530,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_register_vcpu_info),
 		cmocka_unit_test(test_register_vcpu_info_by_version),
 		cmocka_unit_test(test_time_areas),
+		cmocka_unit_test(test_phys_areas_need_4_18),
 		cmocka_unit_test(test_runstate),
 		cmocka_unit_test(test_runstate_update_flag_and_width),
 		cmocka_unit_test(test_up_down_initialise),
