@@ -139,9 +139,34 @@ void xts_runstate_read(struct xts_domain *d, unsigned vcpu, uint64_t now_ns,
 }
 
 /*
- * Write the runstate to the registered area.  With the runstate update
- * flag the guest sees XEN_RUNSTATE_UPDATE in state_entry_time while the
- * area is inconsistent: its top byte goes first, and comes back last.
+ * state_entry_time of a physical runstate area, whole: an 8-byte store, or
+ * where the area is only 4-byte aligned (32-bit layout) the half holding
+ * XEN_RUNSTATE_UPDATE first, so the flag is never behind what it guards.
+ */
+static void store_entry(struct xts_domain *d, const struct xts_garea *a, uint64_t entry)
+{
+	uint8_t *p = xts_gmem_ptr(d->cfg.mem, a->gpa[0] + d->lay->runstate_entry, 8,
+				  XTS_GMEM_NO_PAGE_CROSS);
+
+	if (!p)         /* checked at registration; RAM never goes away */
+		return;
+	if (!((uintptr_t)p & 7)) {
+		__atomic_store_n((uint64_t *)p, entry, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_store_n((uint32_t *)(p + 4), (uint32_t)(entry >> 32), __ATOMIC_RELAXED);
+	__atomic_store_n((uint32_t *)p, (uint32_t)entry, __ATOMIC_RELAXED);
+}
+
+/*
+ * Write the runstate to the registered area.  While the area is
+ * inconsistent the guest sees XEN_RUNSTATE_UPDATE in state_entry_time:
+ *  - a virtual area (VCPUOP 5) only with VMASST_TYPE_runstate_update_flag,
+ *    its top byte set first and cleared last (Xen's update_runstate_area(),
+ *    xen/common/domain.c, the runstate_guest() path);
+ *  - a physical one (VCPUOP 14) always, the whole field written before and
+ *    after: Xen 4.18's update_runstate_area() takes that model for every
+ *    mapped area, with no VM_ASSIST(runstate_update_flag) check.
  */
 void xts_runstate_publish(struct xts_domain *d, unsigned vcpu)
 {
@@ -149,22 +174,31 @@ void xts_runstate_publish(struct xts_domain *d, unsigned vcpu)
 	const struct xts_layout *lay = d->lay;
 	uint8_t buf[64];
 	uint64_t entry = v->rs_entry_ns;
+	bool flag = v->runstate_phys || d->runstate_update_flag;
 	uint8_t top;
 
 	if (!v->runstate_area.set || d->cfg.external_records)
 		return;
-	if (d->runstate_update_flag) {
-		top = (uint8_t)((entry | XEN_RUNSTATE_UPDATE) >> 56);
-		xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (flag) {
 		entry |= XEN_RUNSTATE_UPDATE;
+		if (v->runstate_phys) {
+			store_entry(d, &v->runstate_area, entry);
+		} else {
+			top = (uint8_t)(entry >> 56);
+			xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
+		}
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 	}
 	xts_runstate_encode(lay, v->rs_state, entry, v->rs_time, buf);
 	xts_garea_write(d, &v->runstate_area, 0, buf, lay->runstate_size);
-	if (d->runstate_update_flag) {
+	if (flag) {
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		top = (uint8_t)(v->rs_entry_ns >> 56);
-		xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
+		if (v->runstate_phys) {
+			store_entry(d, &v->runstate_area, v->rs_entry_ns);
+		} else {
+			top = (uint8_t)(v->rs_entry_ns >> 56);
+			xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
+		}
 	}
 }
 

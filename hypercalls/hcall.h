@@ -99,6 +99,7 @@ struct xts_vcpu {
 	uint64_t vcpu_info_gpa; /* XTS_NO_GPA: legacy slot / shadow */
 	struct xts_garea time_area;
 	struct xts_garea runstate_area;
+	bool runstate_phys;     /* runstate_area came from VCPUOP 14 */
 	/* Runstate, in Xen system time (ns). */
 	uint32_t rs_state;
 	uint64_t rs_entry_ns;

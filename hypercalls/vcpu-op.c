@@ -166,6 +166,7 @@ static int64_t register_runstate_area(struct xts_call *c, unsigned vcpu, uint64_
 	if (d->cfg.external_records && a.gpa[1] != XTS_NO_GPA && a.gpa[1] != a.gpa[0] + a.len0)
 		return -XEN_EINVAL;
 	v->runstate_area = a;
+	v->runstate_phys = phys;
 	d->generation++;
 	xts_runstate_publish(d, vcpu);
 	return 0;
