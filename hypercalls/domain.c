@@ -58,19 +58,83 @@ uint8_t *xts_dom_vcpu_info(struct xts_domain *d, unsigned vcpu)
 	return v->dummy_vcpu_info;
 }
 
-void xts_dom_publish_vcpu_time(struct xts_domain *d, unsigned vcpu)
+/* A secondary record's place, if it has a valid one (checked at registration). */
+static volatile struct vcpu_time_info *time_area_ptr(struct xts_domain *d, const struct xts_garea *a)
+{
+	if (!a->set)
+		return NULL;
+	return xts_gmem_ptr(d->cfg.mem, a->gpa[0], XTS_VCPU_TIME_INFO_SIZE, XTS_GMEM_NO_PAGE_CROSS);
+}
+
+/*
+ * Xen translates the VCPUOP 13 address through the current page tables at
+ * every write (__copy_to_guest() in update_secondary_system_time()), which
+ * happens in the vCPU's own context.  ops->translate_gva is only good on
+ * the vCPU's own thread (KVM_TRANSLATE is a vCPU ioctl: from elsewhere it
+ * waits for the vCPU to leave KVM_RUN, with the domain lock held here, and
+ * would see the page tables of its last exit), so the address is
+ * translated again when the write happens in a hypercall of that vCPU;
+ * elsewhere (another vCPU's hypercall, xts_domain_update_time()) the last
+ * translation is used.  When the address no longer translates, nothing is
+ * written (Xen's copy fails) until it does again.
+ */
+static void time_virt_retranslate(struct xts_domain *d, struct xts_call *c, unsigned vcpu)
 {
 	struct xts_vcpu *v = &d->v[vcpu];
-	struct vcpu_time_info rec;
+	struct xts_garea a = { .set = false };
+	uint64_t was = v->time_virt.set ? v->time_virt.gpa[0] : XTS_NO_GPA;
 
+	if (!v->time_gva_set || !c || c->vcpu != vcpu)
+		return;
+	if (xts_garea_translate(c, v->time_gva, XTS_VCPU_TIME_INFO_SIZE, &a) ||
+	    !xts_gmem_ptr(d->cfg.mem, a.gpa[0], XTS_VCPU_TIME_INFO_SIZE, XTS_GMEM_NO_PAGE_CROSS))
+		a.set = false;
+	v->time_virt = a;
+	if ((a.set ? a.gpa[0] : XTS_NO_GPA) != was)
+		d->generation++;        /* a record keeper follows the new place */
+}
+
+/*
+ * The vcpu_info record, then the secondary one as Xen 4.18's
+ * __update_vcpu_system_time() and update_secondary_system_time()
+ * (xen/arch/x86/time.c) do it: the physical area if registered, else the
+ * virtual one, written with the primary's version (odd during the update,
+ * the primary's final value after: write_time_guest_area()).
+ */
+void xts_dom_publish_vcpu_time(struct xts_domain *d, struct xts_call *c, unsigned vcpu)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+	volatile struct vcpu_time_info *sec;
+	struct vcpu_time_info rec;
+	uint32_t odd;
+
+	if (!v->time_phys.set)
+		time_virt_retranslate(d, c, vcpu);
 	if (d->cfg.external_records)     /* the keeper writes them: no second writer */
 		return;
 	if (xts_clock_vcpu_record(d->cfg.clock, vcpu, xts_dom_host_tsc(d), &rec))
 		return;
-	xts_publish_time((volatile struct vcpu_time_info *)(xts_dom_vcpu_info(d, vcpu) +
-							    d->lay->vi_time), &rec);
-	if (v->time_area.set)
-		xts_publish_time_gpa(d->cfg.mem, v->time_area.gpa[0], &rec);
+	odd = xts_publish_time((volatile struct vcpu_time_info *)(xts_dom_vcpu_info(d, vcpu) +
+								  d->lay->vi_time), &rec);
+	sec = time_area_ptr(d, v->time_phys.set ? &v->time_phys : &v->time_virt);
+	if (sec)
+		xts_publish_time_version(sec, &rec, odd);
+}
+
+/*
+ * A physical area as it is registered: Xen 4.18 fills it alone, with
+ * version -1 during the write and 0 after (force_update_secondary_system_time()
+ * in xen/arch/x86/time.c); the primary record is not touched.
+ */
+void xts_dom_publish_time_phys(struct xts_domain *d, unsigned vcpu)
+{
+	volatile struct vcpu_time_info *sec = time_area_ptr(d, &d->v[vcpu].time_phys);
+	struct vcpu_time_info rec;
+
+	if (d->cfg.external_records || !sec ||
+	    xts_clock_vcpu_record(d->cfg.clock, vcpu, xts_dom_host_tsc(d), &rec))
+		return;
+	xts_publish_time_version(sec, &rec, UINT32_MAX);
 }
 
 void xts_dom_publish_wallclock(struct xts_domain *d)
@@ -386,7 +450,7 @@ void xts_domain_update_time(struct xts_domain *d)
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < d->cfg.nr_vcpus; i++) {
-		xts_dom_publish_vcpu_time(d, i);
+		xts_dom_publish_vcpu_time(d, NULL, i);
 		xts_timer_rearm(d, i);   /* host TSC deadlines move with the clock */
 	}
 	xts_dom_publish_wallclock(d);
@@ -457,7 +521,9 @@ int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
 		const struct xts_vcpu *v = &d->v[vcpu];
 
 		va->vcpu_info_gpa = v->vcpu_info_gpa;
-		va->time_gpa = v->time_area.set ? v->time_area.gpa[0] : XTS_NO_AREA;
+		/* KVM has one time area: the one Xen would write (the physical one first). */
+		va->time_gpa = v->time_phys.set ? v->time_phys.gpa[0] :
+			       v->time_virt.set ? v->time_virt.gpa[0] : XTS_NO_AREA;
 		va->runstate_gpa[0] = v->runstate_area.set ? v->runstate_area.gpa[0] : XTS_NO_AREA;
 		va->runstate_gpa[1] = v->runstate_area.set ? v->runstate_area.gpa[1] : XTS_NO_AREA;
 		va->runstate_len0 = v->runstate_area.set ? v->runstate_area.len0 : 0;

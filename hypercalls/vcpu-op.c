@@ -79,7 +79,7 @@ static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t ar
 	memmove(new, old, size);
 	v->vcpu_info_gpa = gpa;
 	d->generation++;
-	xts_dom_publish_vcpu_time(d, vcpu);
+	xts_dom_publish_vcpu_time(d, c, vcpu);
 	/* As Xen: mark everything pending so no event is lost in the move. */
 	if (wb == 8)
 		__atomic_store_n((uint64_t *)(new + d->lay->vi_pending_sel), ~0ULL, __ATOMIC_SEQ_CST);
@@ -104,35 +104,63 @@ static int get_area_addr(struct xts_call *c, uint64_t arg, bool phys, uint64_t *
 	return 0;
 }
 
+/*
+ * VCPUOP 13 (virtual) and 15 (physical).  Xen keeps the two apart: while a
+ * physical area is set it gets the updates (update_secondary_system_time(),
+ * xen/arch/x86/time.c), the virtual one again once it is unregistered.
+ *  - 13 stores the address and refreshes the vcpu_info record, the
+ *    secondary one following (force_update_vcpu_system_time(), in Xen's
+ *    do_vcpu_op(), xen/arch/x86/domain.c); unregistering refreshes too.
+ *  - 15 goes through map_guest_area() (xen/common/domain.c): inside one
+ *    page and xen_ulong_t aligned (-ENXIO), RAM (-EINVAL); only the new
+ *    area is written, at version 0 (time_area_populate()); ~0 unregisters.
+ * xtshim still refuses a virtual area it could not write as one aligned
+ * record (-EINVAL) or that is not mapped now (-EFAULT), where Xen takes any
+ * handle and lets the copies fail.
+ */
 static int64_t register_time_area(struct xts_call *c, unsigned vcpu, uint64_t arg, bool phys)
 {
 	struct xts_domain *d = c->d;
 	struct xts_vcpu *v = &d->v[vcpu];
 	struct xts_garea a = { .set = true, .size = XTS_VCPU_TIME_INFO_SIZE,
 			       .len0 = XTS_VCPU_TIME_INFO_SIZE, .gpa[1] = XTS_NO_GPA };
+	uint32_t align = phys ? d->lay->word_bytes : 8;
 	uint64_t addr;
 	int rc;
 
 	if ((rc = get_area_addr(c, arg, phys, &addr)))
 		return rc;
-	if (phys ? addr == PHYS_UNREGISTER : addr == 0) {
-		v->time_area.set = false;
+	if (phys && addr == PHYS_UNREGISTER) {
+		v->time_phys.set = false;
 		d->generation++;
 		return 0;
 	}
-	/* The record is published with the version protocol: aligned, in one page. */
-	if ((addr & 7) || (addr & (XTS_PAGE_SIZE - 1)) + XTS_VCPU_TIME_INFO_SIZE > XTS_PAGE_SIZE)
+	if (!phys && addr == 0) {
+		v->time_gva_set = false;
+		v->time_virt.set = false;
+		d->generation++;
+		xts_dom_publish_vcpu_time(d, c, vcpu);
+		return 0;
+	}
+	if ((addr & (align - 1)) || (addr & (XTS_PAGE_SIZE - 1)) + XTS_VCPU_TIME_INFO_SIZE > XTS_PAGE_SIZE)
 		return phys ? -XEN_ENXIO : -XEN_EINVAL;
 	if (phys) {
 		if (!xts_gmem_ptr(d->cfg.mem, addr, a.size, XTS_GMEM_NO_PAGE_CROSS))
 			return -XEN_EINVAL;
 		a.gpa[0] = addr;
-	} else if ((rc = xts_garea_translate(c, addr, a.size, &a))) {
-		return rc;
+		v->time_phys = a;
+		d->generation++;
+		xts_dom_publish_time_phys(d, vcpu);
+		return 0;
 	}
-	v->time_area = a;
+	if ((rc = xts_garea_translate(c, addr, a.size, &a)))
+		return rc;
+	v->time_gva_set = true;
+	v->time_gva = addr;
+	v->time_virt = a;
 	d->generation++;
-	xts_dom_publish_vcpu_time(d, vcpu);
+	/* Translated just now, with the caller's page tables as Xen's first copy uses. */
+	xts_dom_publish_vcpu_time(d, NULL, vcpu);
 	return 0;
 }
 

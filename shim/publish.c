@@ -71,11 +71,19 @@ static void publish_body(volatile struct vcpu_time_info *dst, const struct vcpu_
 	version_end(version, odd);
 }
 
-void xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec)
+uint32_t xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec)
 {
 	volatile uint32_t *version = (volatile uint32_t *)TIME_FIELD(dst, version);
+	uint32_t odd = (__atomic_load_n(version, __ATOMIC_RELAXED) + 1) | 1;
 
-	publish_body(dst, rec, (__atomic_load_n(version, __ATOMIC_RELAXED) + 1) | 1);
+	publish_body(dst, rec, odd);
+	return odd;
+}
+
+void xts_publish_time_version(volatile struct vcpu_time_info *dst,
+			      const struct vcpu_time_info *rec, uint32_t odd)
+{
+	publish_body(dst, rec, odd);
 }
 
 int xts_publish_time_gpa(const struct xts_gmem *m, uint64_t gpa, const struct vcpu_time_info *rec)

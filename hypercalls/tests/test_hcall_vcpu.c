@@ -258,9 +258,16 @@ static int64_t reg_area(struct fake *f, unsigned cmd, unsigned vcpu, uint64_t ad
 	return hc(f, vcpu, VCPUOP, cmd, vcpu, ARG);
 }
 
+/* The body of a record: every field after the version. */
+static void check_body_same(struct fake *f, uint64_t a, uint64_t b)
+{
+	assert_memory_equal(gp(f, a + 8), gp(f, b + 8), 24);
+}
+
 static void test_time_areas(void **state)
 {
 	struct fake *f = fake_new_ex(1, 0x40012, false);   /* VCPUOP 14/15: Xen 4.18 */
+	const uint64_t pri = SHINFO_GPA + VI_TIME;
 
 	map_shinfo(f, SHINFO_GPA);
 	f->host_tsc = T0 + 5555;
@@ -273,16 +280,17 @@ static void test_time_areas(void **state)
 			 -XEN_EFAULT);
 	assert_int_equal(ld64(f, 0x60000 + 16), 0);
 
-	assert_int_equal(reg_area(f, 15, 0, 0x60000), 0);
+	/* A virtual area alone: refreshed with the primary at registration. */
 	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, 0x60040), 0);
+	check_record(f, 0x60040);
+	assert_int_equal(ld32(f, 0x60040), ld32(f, pri));
+	/* Moved: the new place gets the updates. */
 	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, 0x60080), 0);
-	/* The last registration wins; both agree with the primary record. */
 	f->host_tsc = T0 + 99999999;
 	xts_domain_update_time(f->d);
 	check_record(f, 0x60080);
-	check_record(f, SHINFO_GPA + VI_TIME);
-	/* Same body (each record keeps its own version). */
-	assert_memory_equal(gp(f, 0x60080 + 8), gp(f, SHINFO_GPA + VI_TIME + 8), 24);
+	check_record(f, pri);
+	check_body_same(f, 0x60080, pri);
 	/* Unregister (NULL handle) stops updates. */
 	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, 0), 0);
 	{
@@ -292,8 +300,21 @@ static void test_time_areas(void **state)
 		xts_domain_update_time(f->d);
 		assert_memory_equal(gp(f, 0x60080), &before, 32);
 	}
+	/* A physical area: published alone at registration, then with the primary. */
+	assert_int_equal(reg_area(f, 15, 0, 0x60000), 0);
+	f->host_tsc += 1000;
+	xts_domain_update_time(f->d);
+	check_record(f, 0x60000);
+	check_body_same(f, 0x60000, pri);
 	/* ~0 unregisters a physical area. */
 	assert_int_equal(reg_area(f, 15, 0, UINT64_MAX), 0);
+	{
+		struct vcpu_time_info before = rec_at(f, 0x60000);
+
+		f->host_tsc += 1000;
+		xts_domain_update_time(f->d);
+		assert_memory_equal(gp(f, 0x60000), &before, 32);
+	}
 	/*
 	 * 32-bit callers: a virtual handle is the low 32 bits, a physical
 	 * address all 64 (so this one is outside RAM).
@@ -307,6 +328,149 @@ static void test_time_areas(void **state)
 		check_record(f, 0x62000);
 		assert_int_equal(hc_mode(f, 0, false, VCPUOP, 15, 0, ARG, NULL), -XEN_EINVAL);
 	}
+	/* With the 32-bit layout latched, map_guest_area() asks 4-byte alignment only. */
+	assert_int_equal(xts_domain_write_hypercall_msr(f->d, 0, 0x30000, false), 0);
+	assert_int_equal(reg_area(f, 15, 0, 0x66002), -XEN_ENXIO);
+	assert_int_equal(reg_area(f, 15, 0, 0x66004), 0);
+	{
+		struct vcpu_time_info t = rec_at(f, 0x66004);
+
+		assert_int_equal(t.version, 0);
+		assert_int_equal(pvclock_ns(&t, guest_tsc(f)), sys_ns(f));
+	}
+	fake_free(f);
+}
+
+/*
+ * Xen 4.18 keeps both secondary areas (xen/arch/x86/time.c): while a
+ * physical one is set, update_secondary_system_time() writes only it
+ * (time_guest_area.map first, the VCPUOP 13 handle otherwise), with the
+ * primary's version: write_time_guest_area() stores the primary's odd
+ * version, the body, then that + 1.  A physical area is filled as it is
+ * registered by force_update_secondary_system_time(): version -1 during
+ * the write, so 0 after, and the primary record is left alone.
+ */
+static void test_time_areas_both(void **state)
+{
+	struct fake *f = fake_new_ex(1, 0x40012, false);
+	const uint64_t pri = SHINFO_GPA + VI_TIME, virt = 0x63000, phys = 0x64000;
+	struct vcpu_time_info v_before;
+	struct xts_vcpu_areas va;
+	uint32_t pv;
+
+	map_shinfo(f, SHINFO_GPA);
+	f->host_tsc = T0 + 1234;
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, virt), 0);
+	assert_int_equal(ld32(f, virt), ld32(f, pri));
+
+	/* Registering the physical area: version 0 there, the primary untouched. */
+	*(uint32_t *)gp(f, phys) = 77;                       /* whatever was there */
+	pv = ld32(f, pri);
+	v_before = rec_at(f, virt);
+	f->host_tsc = T0 + 2345;
+	assert_int_equal(reg_area(f, 15, 0, phys), 0);
+	assert_int_equal(ld32(f, phys), 0);
+	assert_int_equal(ld32(f, pri), pv);
+	{
+		struct vcpu_time_info t = rec_at(f, phys);
+
+		assert_int_not_equal(t.tsc_to_system_mul, 0);
+		assert_int_equal(pvclock_ns(&t, guest_tsc(f)), sys_ns(f));
+	}
+	assert_int_equal(xts_domain_get_areas(f->d, NULL, 0, &va), 0);
+	assert_int_equal(va.time_gpa, phys);                 /* KVM's one area: the physical */
+
+	/* Updates: the physical area takes the primary's version, the virtual none. */
+	*(uint32_t *)gp(f, pri) = 41;                        /* a guest scribbling on it */
+	*(uint32_t *)gp(f, phys) = 1000;
+	f->host_tsc = T0 + 3456;
+	xts_domain_update_time(f->d);
+	assert_int_equal(ld32(f, pri), 44);                  /* (41 + 1) | 1, + 1 */
+	assert_int_equal(ld32(f, phys), 44);
+	check_body_same(f, phys, pri);
+	check_record(f, phys);
+	assert_memory_equal(gp(f, virt), &v_before, 32);
+	/* VCPUOP 13 again while the physical area is set: still only that one. */
+	assert_int_equal(reg_area(f, VCPUOP_register_vcpu_time_memory_area, 0, virt + 64), 0);
+	assert_int_equal(ld32(f, phys), ld32(f, pri));
+	assert_int_equal(ld64(f, virt + 64 + 8), 0);
+
+	/* Physical area gone: the virtual one gets the updates again, same version rule. */
+	assert_int_equal(reg_area(f, 15, 0, UINT64_MAX), 0);
+	assert_int_equal(xts_domain_get_areas(f->d, NULL, 0, &va), 0);
+	assert_int_equal(va.time_gpa, virt + 64);
+	f->host_tsc = T0 + 4567;
+	xts_domain_update_time(f->d);
+	check_record(f, virt + 64);
+	assert_int_equal(ld32(f, virt + 64), ld32(f, pri));
+	check_body_same(f, virt + 64, pri);
+	fake_free(f);
+}
+
+/*
+ * Xen writes the VCPUOP 13 area through the page tables of the moment
+ * (__copy_to_guest() on every update).  xtshim translates it again when
+ * it writes it in a hypercall of that vCPU; elsewhere it uses the last
+ * translation (see time_virt_retranslate() for why).
+ */
+static void test_time_area_follows_mapping(void **state)
+{
+	struct fake *f = fake_new_ex(2, 0x40011, true);
+	const uint64_t off = 0xffff800000000000ULL, va = off + 0x65000;
+	const uint64_t shift = 0x1000;          /* the new mapping: va -> 0x64000 */
+	struct xen_add_to_physmap m = { .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info,
+					.gpfn = SHINFO_GPA >> 12 };
+	struct xts_domain_areas da, db;
+	struct xts_vcpu_areas a;
+	struct vcpu_time_info old;
+
+	f->gva_offset = off;
+	memcpy(gp(f, ARG), &m, sizeof(m));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, off + ARG, 0), 0);
+	memcpy(gp(f, ARG), &va, 8);
+	f->host_tsc = T0 + 1111;
+	assert_int_equal(hc(f, 0, VCPUOP, VCPUOP_register_vcpu_time_memory_area, 0, off + ARG), 0);
+	check_record(f, 0x65000);
+	old = rec_at(f, 0x65000);
+
+	/* The guest remaps the page; vCPU 1's hypercall republishes: not vCPU 0's view. */
+	f->gva_offset = off + shift;
+	assert_int_equal(xts_domain_get_areas(f->d, &da, 0, NULL), 0);
+	memcpy(gp(f, ARG), &m, sizeof(m));
+	f->host_tsc = T0 + 2222;
+	assert_int_equal(hc(f, 1, __HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+			    off + shift + ARG, 0), 0);
+	assert_int_equal(ld64(f, 0x64000 + 8), 0);
+	check_record(f, 0x65000);
+
+	/* vCPU 0's own hypercall writes it where it now is; the old page is left. */
+	memcpy(gp(f, ARG), &m, sizeof(m));
+	old = rec_at(f, 0x65000);
+	f->host_tsc = T0 + 3333;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap,
+			    off + shift + ARG, 0), 0);
+	check_record(f, 0x64000);
+	assert_int_equal(ld32(f, 0x64000), ld32(f, SHINFO_GPA + VI_TIME));
+	assert_memory_equal(gp(f, 0x65000), &old, 32);
+	assert_int_equal(xts_domain_get_areas(f->d, &db, 0, &a), 0);
+	assert_int_equal(a.time_gpa, 0x64000);
+	assert_true(db.generation != da.generation);         /* a record keeper follows */
+	/* Later updates from elsewhere use that translation. */
+	f->host_tsc = T0 + 4444;
+	xts_domain_update_time(f->d);
+	check_record(f, 0x64000);
+
+	/* Unmapped now (below the fake's offset): nothing written, not even at the last place. */
+	f->gva_offset = va + 1;
+	old = rec_at(f, 0x64000);
+	memcpy(gp(f, ARG), &m, sizeof(m));
+	f->host_tsc = T0 + 5555;
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, va + 1 + ARG, 0), 0);
+	assert_memory_equal(gp(f, 0x64000), &old, 32);
+	xts_domain_update_time(f->d);
+	assert_memory_equal(gp(f, 0x64000), &old, 32);
+	assert_int_equal(xts_domain_get_areas(f->d, NULL, 0, &a), 0);
+	assert_int_equal(a.time_gpa, XTS_NO_AREA);
 	fake_free(f);
 }
 
@@ -568,6 +732,8 @@ int main(void)
 		cmocka_unit_test(test_register_vcpu_info_by_version),
 		cmocka_unit_test(test_time_areas),
 		cmocka_unit_test(test_phys_areas_need_4_18),
+		cmocka_unit_test(test_time_areas_both),
+		cmocka_unit_test(test_time_area_follows_mapping),
 		cmocka_unit_test(test_runstate),
 		cmocka_unit_test(test_runstate_update_flag_and_width),
 		cmocka_unit_test(test_up_down_initialise),
