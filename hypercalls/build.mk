@@ -8,3 +8,7 @@ $(B)/hypercalls/i386-abi.ok: hypercalls/i386/abi-check.c hypercalls/hcall.h | de
 	$(CC) -m32 -std=gnu11 -Wall -Wextra -Werror -I. -fsyntax-only $<
 	@touch $@
 endif
+
+# test_hcall_runstate watches every write into guest memory (a reader's view
+# of the runstate area while it is rewritten): it wraps xts_gmem_write.
+$(B)/tests/test_hcall_runstate: private LDFLAGS += -Wl,--wrap=xts_gmem_write

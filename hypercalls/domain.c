@@ -67,7 +67,10 @@ uint8_t *xts_dom_shinfo(struct xts_domain *d)
 	return p ? p : d->shadow_shinfo;
 }
 
-/* Where vCPU `vcpu`'s vcpu_info lives now (8-byte aligned in every case). */
+/*
+ * Where vCPU `vcpu`'s vcpu_info lives now: aligned to the latched layout's
+ * word when registered (4 bytes for a 32-bit guest, as Xen), else 8.
+ */
 uint8_t *xts_dom_vcpu_info(struct xts_domain *d, unsigned vcpu)
 {
 	struct xts_vcpu *v = &d->v[vcpu];
@@ -83,19 +86,83 @@ uint8_t *xts_dom_vcpu_info(struct xts_domain *d, unsigned vcpu)
 	return v->dummy_vcpu_info;
 }
 
-void xts_dom_publish_vcpu_time(struct xts_domain *d, unsigned vcpu)
+/* A secondary record's place, if it has a valid one (checked at registration). */
+static volatile struct vcpu_time_info *time_area_ptr(struct xts_domain *d, const struct xts_garea *a)
+{
+	if (!a->set)
+		return NULL;
+	return xts_gmem_ptr(d->cfg.mem, a->gpa[0], XTS_VCPU_TIME_INFO_SIZE, XTS_GMEM_NO_PAGE_CROSS);
+}
+
+/*
+ * Xen translates the VCPUOP 13 address through the current page tables at
+ * every write (__copy_to_guest() in update_secondary_system_time()), which
+ * happens in the vCPU's own context.  ops->translate_gva is only good on
+ * the vCPU's own thread (KVM_TRANSLATE is a vCPU ioctl: from elsewhere it
+ * waits for the vCPU to leave KVM_RUN, with the domain lock held here, and
+ * would see the page tables of its last exit), so the address is
+ * translated again when the write happens in a hypercall of that vCPU;
+ * elsewhere (another vCPU's hypercall, xts_domain_update_time()) the last
+ * translation is used.  When the address no longer translates, nothing is
+ * written (Xen's copy fails) until it does again.
+ */
+static void time_virt_retranslate(struct xts_domain *d, struct xts_call *c, unsigned vcpu)
 {
 	struct xts_vcpu *v = &d->v[vcpu];
-	struct vcpu_time_info rec;
+	struct xts_garea a = { .set = false };
+	uint64_t was = v->time_virt.set ? v->time_virt.gpa[0] : XTS_NO_GPA;
 
+	if (!v->time_gva_set || !c || c->vcpu != vcpu)
+		return;
+	if (xts_garea_translate(c, v->time_gva, XTS_VCPU_TIME_INFO_SIZE, &a) ||
+	    !xts_gmem_ptr(d->cfg.mem, a.gpa[0], XTS_VCPU_TIME_INFO_SIZE, XTS_GMEM_NO_PAGE_CROSS))
+		a.set = false;
+	v->time_virt = a;
+	if ((a.set ? a.gpa[0] : XTS_NO_GPA) != was)
+		d->generation++;        /* a record keeper follows the new place */
+}
+
+/*
+ * The vcpu_info record, then the secondary one as Xen 4.18's
+ * __update_vcpu_system_time() and update_secondary_system_time()
+ * (xen/arch/x86/time.c) do it: the physical area if registered, else the
+ * virtual one, written with the primary's version (odd during the update,
+ * the primary's final value after: write_time_guest_area()).
+ */
+void xts_dom_publish_vcpu_time(struct xts_domain *d, struct xts_call *c, unsigned vcpu)
+{
+	struct xts_vcpu *v = &d->v[vcpu];
+	volatile struct vcpu_time_info *sec;
+	struct vcpu_time_info rec;
+	uint32_t odd;
+
+	if (!v->time_phys.set)
+		time_virt_retranslate(d, c, vcpu);
 	if (d->cfg.external_records)     /* the keeper writes them: no second writer */
 		return;
 	if (xts_clock_vcpu_record(d->cfg.clock, vcpu, xts_dom_host_tsc(d), &rec))
 		return;
-	xts_publish_time((volatile struct vcpu_time_info *)(xts_dom_vcpu_info(d, vcpu) +
-							    d->lay->vi_time), &rec);
-	if (v->time_area.set)
-		xts_publish_time_gpa(d->cfg.mem, v->time_area.gpa[0], &rec);
+	odd = xts_publish_time((volatile struct vcpu_time_info *)(xts_dom_vcpu_info(d, vcpu) +
+								  d->lay->vi_time), &rec);
+	sec = time_area_ptr(d, v->time_phys.set ? &v->time_phys : &v->time_virt);
+	if (sec)
+		xts_publish_time_version(sec, &rec, odd);
+}
+
+/*
+ * A physical area as it is registered: Xen 4.18 fills it alone, with
+ * version -1 during the write and 0 after (force_update_secondary_system_time()
+ * in xen/arch/x86/time.c); the primary record is not touched.
+ */
+void xts_dom_publish_time_phys(struct xts_domain *d, unsigned vcpu)
+{
+	volatile struct vcpu_time_info *sec = time_area_ptr(d, &d->v[vcpu].time_phys);
+	struct vcpu_time_info rec;
+
+	if (d->cfg.external_records || !sec ||
+	    xts_clock_vcpu_record(d->cfg.clock, vcpu, xts_dom_host_tsc(d), &rec))
+		return;
+	xts_publish_time_version(sec, &rec, UINT32_MAX);
 }
 
 void xts_dom_publish_wallclock(struct xts_domain *d)
@@ -164,9 +231,34 @@ void xts_runstate_read(struct xts_domain *d, unsigned vcpu, uint64_t now_ns,
 }
 
 /*
- * Write the runstate to the registered area.  With the runstate update
- * flag the guest sees XEN_RUNSTATE_UPDATE in state_entry_time while the
- * area is inconsistent: its top byte goes first, and comes back last.
+ * state_entry_time of a physical runstate area, whole: an 8-byte store, or
+ * where the area is only 4-byte aligned (32-bit layout) the half holding
+ * XEN_RUNSTATE_UPDATE first, so the flag is never behind what it guards.
+ */
+static void store_entry(struct xts_domain *d, const struct xts_garea *a, uint64_t entry)
+{
+	uint8_t *p = xts_gmem_ptr(d->cfg.mem, a->gpa[0] + d->lay->runstate_entry, 8,
+				  XTS_GMEM_NO_PAGE_CROSS);
+
+	if (!p)         /* checked at registration; RAM never goes away */
+		return;
+	if (!((uintptr_t)p & 7)) {
+		__atomic_store_n((uint64_t *)p, entry, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_store_n((uint32_t *)(p + 4), (uint32_t)(entry >> 32), __ATOMIC_RELAXED);
+	__atomic_store_n((uint32_t *)p, (uint32_t)entry, __ATOMIC_RELAXED);
+}
+
+/*
+ * Write the runstate to the registered area.  While the area is
+ * inconsistent the guest sees XEN_RUNSTATE_UPDATE in state_entry_time:
+ *  - a virtual area (VCPUOP 5) only with VMASST_TYPE_runstate_update_flag,
+ *    its top byte set first and cleared last (Xen's update_runstate_area(),
+ *    xen/common/domain.c, the runstate_guest() path);
+ *  - a physical one (VCPUOP 14) always, the whole field written before and
+ *    after: Xen 4.18's update_runstate_area() takes that model for every
+ *    mapped area, with no VM_ASSIST(runstate_update_flag) check.
  */
 void xts_runstate_publish(struct xts_domain *d, unsigned vcpu)
 {
@@ -174,22 +266,31 @@ void xts_runstate_publish(struct xts_domain *d, unsigned vcpu)
 	const struct xts_layout *lay = d->lay;
 	uint8_t buf[64];
 	uint64_t entry = v->rs_entry_ns;
+	bool flag = v->runstate_phys || d->runstate_update_flag;
 	uint8_t top;
 
 	if (!v->runstate_area.set || d->cfg.external_records)
 		return;
-	if (d->runstate_update_flag) {
-		top = (uint8_t)((entry | XEN_RUNSTATE_UPDATE) >> 56);
-		xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (flag) {
 		entry |= XEN_RUNSTATE_UPDATE;
+		if (v->runstate_phys) {
+			store_entry(d, &v->runstate_area, entry);
+		} else {
+			top = (uint8_t)(entry >> 56);
+			xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
+		}
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 	}
 	xts_runstate_encode(lay, v->rs_state, entry, v->rs_time, buf);
 	xts_garea_write(d, &v->runstate_area, 0, buf, lay->runstate_size);
-	if (d->runstate_update_flag) {
+	if (flag) {
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		top = (uint8_t)(v->rs_entry_ns >> 56);
-		xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
+		if (v->runstate_phys) {
+			store_entry(d, &v->runstate_area, v->rs_entry_ns);
+		} else {
+			top = (uint8_t)(v->rs_entry_ns >> 56);
+			xts_garea_write(d, &v->runstate_area, lay->runstate_entry + 7, &top, 1);
+		}
 	}
 }
 
@@ -377,7 +478,7 @@ void xts_domain_update_time(struct xts_domain *d)
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < d->cfg.nr_vcpus; i++) {
-		xts_dom_publish_vcpu_time(d, i);
+		xts_dom_publish_vcpu_time(d, NULL, i);
 		xts_timer_rearm(d, i);   /* host TSC deadlines move with the clock */
 	}
 	xts_dom_publish_wallclock(d);
@@ -451,7 +552,9 @@ int xts_domain_get_areas(struct xts_domain *d, struct xts_domain_areas *dom,
 		const struct xts_vcpu *v = &d->v[vcpu];
 
 		va->vcpu_info_gpa = v->vcpu_info_gpa;
-		va->time_gpa = v->time_area.set ? v->time_area.gpa[0] : XTS_NO_AREA;
+		/* KVM has one time area: the one Xen would write (the physical one first). */
+		va->time_gpa = v->time_phys.set ? v->time_phys.gpa[0] :
+			       v->time_virt.set ? v->time_virt.gpa[0] : XTS_NO_AREA;
 		va->runstate_gpa[0] = v->runstate_area.set ? v->runstate_area.gpa[0] : XTS_NO_AREA;
 		va->runstate_gpa[1] = v->runstate_area.set ? v->runstate_area.gpa[1] : XTS_NO_AREA;
 		va->runstate_len0 = v->runstate_area.set ? v->runstate_area.len0 : 0;

@@ -98,8 +98,19 @@ struct xts_vcpu {
 	bool blocked;           /* in SCHEDOP_block or SCHEDOP_poll */
 	bool polling;
 	uint64_t vcpu_info_gpa; /* XTS_NO_GPA: legacy slot / shadow */
-	struct xts_garea time_area;
+	/*
+	 * Secondary time records, kept apart as Xen keeps them: the one given
+	 * by physical address (VCPUOP 15) gets the updates while it is set,
+	 * else the one given by virtual address (VCPUOP 13).  The latter is
+	 * translated again whenever it is written on its own vCPU's thread;
+	 * time_virt holds the last translation (not set: none valid).
+	 */
+	struct xts_garea time_phys;
+	bool time_gva_set;
+	uint64_t time_gva;
+	struct xts_garea time_virt;
 	struct xts_garea runstate_area;
+	bool runstate_phys;     /* runstate_area came from VCPUOP 14 */
 	/* Runstate, in Xen system time (ns). */
 	uint32_t rs_state;
 	uint64_t rs_entry_ns;
@@ -210,7 +221,9 @@ uint64_t xts_dom_now_ns(struct xts_domain *d);
 int xts_dom_host_tsc_at_ns(struct xts_domain *d, uint64_t ns, uint64_t *host_tsc);
 uint8_t *xts_dom_shinfo(struct xts_domain *d);
 uint8_t *xts_dom_vcpu_info(struct xts_domain *d, unsigned vcpu);
-void xts_dom_publish_vcpu_time(struct xts_domain *d, unsigned vcpu);
+/* c: the hypercall in progress, or NULL (not on any vCPU's thread). */
+void xts_dom_publish_vcpu_time(struct xts_domain *d, struct xts_call *c, unsigned vcpu);
+void xts_dom_publish_time_phys(struct xts_domain *d, unsigned vcpu);
 void xts_dom_publish_wallclock(struct xts_domain *d);
 void xts_dom_latch_layout(struct xts_domain *d, bool long_mode);
 bool xts_dom_domid_ok(const struct xts_domain *d, uint16_t domid);

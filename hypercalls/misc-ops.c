@@ -109,7 +109,7 @@ static int64_t add_to_physmap(struct xts_call *c, uint64_t arg)
 	d->generation++;
 	for (i = 0; i < d->cfg.nr_vcpus; i++)
 		if (d->v[i].vcpu_info_gpa == XTS_NO_GPA)
-			xts_dom_publish_vcpu_time(d, i);
+			xts_dom_publish_vcpu_time(d, c, i);
 	xts_dom_publish_wallclock(d);
 	return 0;
 }

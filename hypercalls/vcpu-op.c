@@ -8,6 +8,57 @@
 /* ~0 unregisters a physical area (Xen 4.18 map_guest_area()). */
 #define PHYS_UNREGISTER UINT64_MAX
 
+/*
+ * Where a vcpu_info may go, each release's checks in its own order: the
+ * first that fails decides the errno.  Alignment is xen_ulong_t's of the
+ * latched layout (word_bytes: 8, or 4 with the 32-bit shared_info) in both.
+ *
+ * 4.17, xen/common/domain.c map_vcpu_info(): offset past the last whole
+ * vcpu_info, or misaligned: -ENXIO; already registered: -EINVAL; another
+ * vCPU that is up: -EINVAL; frame not RAM: -EINVAL.
+ *
+ * 4.18, common_vcpu_op() VCPUOP_register_vcpu_info, then map_guest_area():
+ * (mfn << 12) + offset all ones or outside frame mfn (offset >= 4096, or an
+ * mfn the shift cuts): -EINVAL; already registered: -EBUSY; crossing a
+ * page or misaligned: -ENXIO; frame not RAM: -EINVAL (check_get_page_from_gfn).
+ * A vCPU that is up is paused there, not refused.  xtshim cannot pause it:
+ * its own writes to the old vcpu_info during the copy are what could be
+ * lost, and the pending bits are all set again below; the mask stays as
+ * the guest had it unless it flips it in that window.
+ */
+static int vcpu_info_where(struct xts_call *c, unsigned vcpu,
+			   const struct vcpu_register_vcpu_info *info, uint64_t *gpa)
+{
+	struct xts_domain *d = c->d;
+	struct xts_vcpu *v = &d->v[vcpu];
+	uint32_t size = d->lay->vcpu_info_size, align = d->lay->word_bytes;
+	uint64_t g;
+
+	if (d->cfg.xen_version < XTS_XEN_4_18) {
+		if (info->offset > XTS_PAGE_SIZE - size || (info->offset & (align - 1)))
+			return -XEN_ENXIO;
+		if (v->vcpu_info_gpa != XTS_NO_GPA)
+			return -XEN_EINVAL;
+		if (vcpu != c->vcpu && v->online)
+			return -XEN_EINVAL;
+		if (info->mfn >= (UINT64_MAX >> 12))
+			return -XEN_EINVAL;
+		g = (info->mfn << 12) + info->offset;
+	} else {
+		g = (info->mfn << 12) + info->offset;
+		if (g == UINT64_MAX || (g >> 12) != info->mfn)
+			return -XEN_EINVAL;
+		if (v->vcpu_info_gpa != XTS_NO_GPA)
+			return -XEN_EBUSY;
+		if ((g >> 12) != ((g + size - 1) >> 12) || (g & (align - 1)))
+			return -XEN_ENXIO;
+	}
+	if (!xts_gmem_ptr(d->cfg.mem, g, size, XTS_GMEM_NO_PAGE_CROSS))
+		return -XEN_EINVAL;
+	*gpa = g;
+	return 0;
+}
+
 static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t arg)
 {
 	struct xts_domain *d = c->d;
@@ -16,34 +67,19 @@ static int64_t register_vcpu_info(struct xts_call *c, unsigned vcpu, uint64_t ar
 	uint32_t size = d->lay->vcpu_info_size, wb = d->lay->word_bytes;
 	uint8_t *old, *new;
 	uint64_t gpa;
+	int rc;
 
 	if (xts_copy_from_guest(c, arg, &info, sizeof(info)))
 		return -XEN_EFAULT;
-	/* Xen: inside one page; xtshim also wants it 8-byte aligned (see docs). */
-	if (info.offset > XTS_PAGE_SIZE - size || (info.offset & 7))
-		return -XEN_EINVAL;
-	/*
-	 * Already registered: -EINVAL, as Xen answers (xen/common/domain.c,
-	 * map_vcpu_info(): vcpu_info_mfn already set); checked against Xen
-	 * 4.17.7 by the xen-peer run (docs/xen-peer.md).
-	 */
-	if (v->vcpu_info_gpa != XTS_NO_GPA)
-		return -XEN_EINVAL;
-	/* Only for yourself or for an offline vCPU. */
-	if (vcpu != c->vcpu && v->online)
-		return -XEN_EINVAL;
-	if (info.mfn >= (UINT64_MAX >> 12))
-		return -XEN_EINVAL;
-	gpa = (info.mfn << 12) + info.offset;
+	if ((rc = vcpu_info_where(c, vcpu, &info, &gpa)))
+		return rc;
 	new = xts_gmem_ptr(d->cfg.mem, gpa, size, XTS_GMEM_NO_PAGE_CROSS);
-	if (!new)
-		return -XEN_EINVAL;
 
 	old = xts_dom_vcpu_info(d, vcpu);
 	memmove(new, old, size);
 	v->vcpu_info_gpa = gpa;
 	d->generation++;
-	xts_dom_publish_vcpu_time(d, vcpu);
+	xts_dom_publish_vcpu_time(d, c, vcpu);
 	/* As Xen: mark everything pending so no event is lost in the move. */
 	if (wb == 8)
 		__atomic_store_n((uint64_t *)(new + d->lay->vi_pending_sel), ~0ULL, __ATOMIC_SEQ_CST);
@@ -68,35 +104,63 @@ static int get_area_addr(struct xts_call *c, uint64_t arg, bool phys, uint64_t *
 	return 0;
 }
 
+/*
+ * VCPUOP 13 (virtual) and 15 (physical).  Xen keeps the two apart: while a
+ * physical area is set it gets the updates (update_secondary_system_time(),
+ * xen/arch/x86/time.c), the virtual one again once it is unregistered.
+ *  - 13 stores the address and refreshes the vcpu_info record, the
+ *    secondary one following (force_update_vcpu_system_time(), in Xen's
+ *    do_vcpu_op(), xen/arch/x86/domain.c); unregistering refreshes too.
+ *  - 15 goes through map_guest_area() (xen/common/domain.c): inside one
+ *    page and xen_ulong_t aligned (-ENXIO), RAM (-EINVAL); only the new
+ *    area is written, at version 0 (time_area_populate()); ~0 unregisters.
+ * xtshim still refuses a virtual area it could not write as one aligned
+ * record (-EINVAL) or that is not mapped now (-EFAULT), where Xen takes any
+ * handle and lets the copies fail.
+ */
 static int64_t register_time_area(struct xts_call *c, unsigned vcpu, uint64_t arg, bool phys)
 {
 	struct xts_domain *d = c->d;
 	struct xts_vcpu *v = &d->v[vcpu];
 	struct xts_garea a = { .set = true, .size = XTS_VCPU_TIME_INFO_SIZE,
 			       .len0 = XTS_VCPU_TIME_INFO_SIZE, .gpa[1] = XTS_NO_GPA };
+	uint32_t align = phys ? d->lay->word_bytes : 8;
 	uint64_t addr;
 	int rc;
 
 	if ((rc = get_area_addr(c, arg, phys, &addr)))
 		return rc;
-	if (phys ? addr == PHYS_UNREGISTER : addr == 0) {
-		v->time_area.set = false;
+	if (phys && addr == PHYS_UNREGISTER) {
+		v->time_phys.set = false;
 		d->generation++;
 		return 0;
 	}
-	/* The record is published with the version protocol: aligned, in one page. */
-	if ((addr & 7) || (addr & (XTS_PAGE_SIZE - 1)) + XTS_VCPU_TIME_INFO_SIZE > XTS_PAGE_SIZE)
+	if (!phys && addr == 0) {
+		v->time_gva_set = false;
+		v->time_virt.set = false;
+		d->generation++;
+		xts_dom_publish_vcpu_time(d, c, vcpu);
+		return 0;
+	}
+	if ((addr & (align - 1)) || (addr & (XTS_PAGE_SIZE - 1)) + XTS_VCPU_TIME_INFO_SIZE > XTS_PAGE_SIZE)
 		return phys ? -XEN_ENXIO : -XEN_EINVAL;
 	if (phys) {
 		if (!xts_gmem_ptr(d->cfg.mem, addr, a.size, XTS_GMEM_NO_PAGE_CROSS))
 			return -XEN_EINVAL;
 		a.gpa[0] = addr;
-	} else if ((rc = xts_garea_translate(c, addr, a.size, &a))) {
-		return rc;
+		v->time_phys = a;
+		d->generation++;
+		xts_dom_publish_time_phys(d, vcpu);
+		return 0;
 	}
-	v->time_area = a;
+	if ((rc = xts_garea_translate(c, addr, a.size, &a)))
+		return rc;
+	v->time_gva_set = true;
+	v->time_gva = addr;
+	v->time_virt = a;
 	d->generation++;
-	xts_dom_publish_vcpu_time(d, vcpu);
+	/* Translated just now, with the caller's page tables as Xen's first copy uses. */
+	xts_dom_publish_vcpu_time(d, NULL, vcpu);
 	return 0;
 }
 
@@ -130,6 +194,7 @@ static int64_t register_runstate_area(struct xts_call *c, unsigned vcpu, uint64_
 	if (d->cfg.external_records && a.gpa[1] != XTS_NO_GPA && a.gpa[1] != a.gpa[0] + a.len0)
 		return -XEN_EINVAL;
 	v->runstate_area = a;
+	v->runstate_phys = phys;
 	d->generation++;
 	xts_runstate_publish(d, vcpu);
 	return 0;
@@ -213,11 +278,20 @@ int64_t xts_do_vcpu_op(struct xts_call *c)
 		return get_runstate_info(c, vcpu, arg);
 	case VCPUOP_register_runstate_memory_area:
 		return register_runstate_area(c, vcpu, arg, false);
-	case XTS_VCPUOP_register_runstate_phys_area:
-		return register_runstate_area(c, vcpu, arg, true);
 	case VCPUOP_register_vcpu_time_memory_area:
 		return register_time_area(c, vcpu, arg, false);
+	/*
+	 * Xen 4.18 added these; 4.17's do_vcpu_op() (xen/arch/x86/domain.c)
+	 * passes them to common_vcpu_op(), whose default is -ENOSYS.  The
+	 * vCPU id is checked before, as there.
+	 */
+	case XTS_VCPUOP_register_runstate_phys_area:
+		if (d->cfg.xen_version < XTS_XEN_4_18)
+			return -XEN_ENOSYS;
+		return register_runstate_area(c, vcpu, arg, true);
 	case XTS_VCPUOP_register_vcpu_time_phys_area:
+		if (d->cfg.xen_version < XTS_XEN_4_18)
+			return -XEN_ENOSYS;
 		return register_time_area(c, vcpu, arg, true);
 	case VCPUOP_register_vcpu_info:
 		return register_vcpu_info(c, vcpu, arg);

@@ -6,9 +6,12 @@
  * the body visible before the final even version.  A release fence gives
  * exactly that store->store ordering: on x86 (TSO) it is only a compiler
  * barrier, on arm64 it is a `dmb ish`.  Fields are stored with single,
- * naturally aligned atomic stores so that no 64-bit value is ever torn.
+ * naturally aligned atomic stores, except the 64-bit ones of a record that
+ * is only 4-byte aligned (a 32-bit guest's): two halves there, inside the
+ * odd version like every other store.
  */
 #include <errno.h>
+#include <stddef.h>
 #include "abi/xen-abi.h"
 #include "abi/layout.h"
 #include "shim/xtshim.h"
@@ -30,16 +33,57 @@ static void version_end(volatile uint32_t *version, uint32_t odd)
 	__atomic_store_n(version, odd + 1, __ATOMIC_RELAXED);
 }
 
-void xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec)
-{
-	uint32_t v = version_begin(&dst->version);
+/*
+ * Fields by offset from a byte pointer: a 32-bit guest's record may be only
+ * 4-byte aligned (Xen asks no more of a vcpu_info or time area there), so
+ * it is never reached through a struct pointer of 8-byte alignment.
+ */
+#define TIME_FIELD(dst, f) ((volatile uint8_t *)(dst) + offsetof(struct vcpu_time_info, f))
 
-	__atomic_store_n(&dst->tsc_timestamp, rec->tsc_timestamp, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst->system_time, rec->system_time, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst->tsc_to_system_mul, rec->tsc_to_system_mul, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst->tsc_shift, rec->tsc_shift, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst->flags, rec->flags, __ATOMIC_RELAXED);
-	version_end(&dst->version, v);
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "guest records are little-endian");
+
+/* Two 32-bit stores where the field is only 4-byte aligned: the version protocol covers the tear. */
+static void store64(volatile uint8_t *p, uint64_t v)
+{
+	if ((uintptr_t)p & 7) {
+		__atomic_store_n((volatile uint32_t *)p, (uint32_t)v, __ATOMIC_RELAXED);
+		__atomic_store_n((volatile uint32_t *)(p + 4), (uint32_t)(v >> 32), __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n((volatile uint64_t *)p, v, __ATOMIC_RELAXED);
+	}
+}
+
+/* Body stores between the odd and the even version (fences on both sides). */
+static void publish_body(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec,
+			 uint32_t odd)
+{
+	volatile uint32_t *version = (volatile uint32_t *)TIME_FIELD(dst, version);
+
+	__atomic_store_n(version, odd, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	store64(TIME_FIELD(dst, tsc_timestamp), rec->tsc_timestamp);
+	store64(TIME_FIELD(dst, system_time), rec->system_time);
+	__atomic_store_n((volatile uint32_t *)TIME_FIELD(dst, tsc_to_system_mul),
+			 rec->tsc_to_system_mul, __ATOMIC_RELAXED);
+	__atomic_store_n((volatile int8_t *)TIME_FIELD(dst, tsc_shift), rec->tsc_shift,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n((volatile uint8_t *)TIME_FIELD(dst, flags), rec->flags, __ATOMIC_RELAXED);
+	version_end(version, odd);
+}
+
+uint32_t xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec)
+{
+	volatile uint32_t *version = (volatile uint32_t *)TIME_FIELD(dst, version);
+	uint32_t odd = (__atomic_load_n(version, __ATOMIC_RELAXED) + 1) | 1;
+
+	publish_body(dst, rec, odd);
+	return odd;
+}
+
+void xts_publish_time_version(volatile struct vcpu_time_info *dst,
+			      const struct vcpu_time_info *rec, uint32_t odd)
+{
+	publish_body(dst, rec, odd);
 }
 
 int xts_publish_time_gpa(const struct xts_gmem *m, uint64_t gpa, const struct vcpu_time_info *rec)

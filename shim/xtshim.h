@@ -314,12 +314,19 @@ int xts_gmem_write(const struct xts_gmem *m, uint64_t gpa, const void *buf, uint
  * ====================================================================== */
 
 /*
- * Write `rec`'s body into the live record `dst`: version goes odd, body,
- * version goes even; the new version follows the one already in guest
- * memory, whatever rec->version says.
+ * Write `rec`'s body into the live record `dst` (4-byte aligned at least):
+ * version goes odd, body, version goes even; the new version follows the
+ * one already in guest memory, whatever rec->version says.  Returns the
+ * odd version it used (the record ends at that + 1).
  */
-void xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec);
-/* The same at a guest physical address: 8-byte aligned, inside one page. */
+uint32_t xts_publish_time(volatile struct vcpu_time_info *dst, const struct vcpu_time_info *rec);
+/*
+ * The same with the version given: `odd` during the update, `odd + 1`
+ * after (Xen's secondary time areas take the primary record's version).
+ */
+void xts_publish_time_version(volatile struct vcpu_time_info *dst,
+			      const struct vcpu_time_info *rec, uint32_t odd);
+/* xts_publish_time() at a guest physical address: 8-byte aligned, inside one page. */
 int xts_publish_time_gpa(const struct xts_gmem *m, uint64_t gpa, const struct vcpu_time_info *rec);
 
 /*
@@ -376,8 +383,11 @@ struct xts_platform_ops {
 	 * `vcpu` (the caller, on its own thread) sees it now; -EFAULT when it
 	 * is not mapped.  NULL: virtual addresses are taken as physical (paging
 	 * off, or an identity-mapped guest).  Hypercall arguments are virtual
-	 * addresses; areas registered by virtual address (VCPUOP 5 and 13) are
-	 * translated once, at registration.
+	 * addresses.  A runstate area registered by virtual address (VCPUOP 5)
+	 * is translated once, at registration; a time area (VCPUOP 13) again
+	 * whenever it is written in a hypercall of its own vCPU, as Xen walks
+	 * the page tables at each write.  It is never called for a vCPU from
+	 * another thread, so writes made elsewhere use the last translation.
 	 */
 	int (*translate_gva)(void *opaque, unsigned vcpu, uint64_t gva, uint64_t *gpa);
 	/*

@@ -145,6 +145,44 @@ static void test_publish_time_version(void **state)
 	}
 }
 
+/*
+ * A record only 4-byte aligned (a 32-bit guest's vcpu_info may sit there,
+ * as Xen allows), and one written with a given version (a secondary area
+ * takes the primary's): the returned odd version is the one used.
+ */
+static void test_publish_time_unaligned_and_given_version(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *base = f->ram + 5 * 4096 + 4;
+	struct vcpu_time_info rec = {
+		.tsc_timestamp = 0x1122334455667788ULL, .system_time = 0x0102030405060708ULL,
+		.tsc_to_system_mul = 0xdeadbeef, .tsc_shift = -3, .flags = 1,
+	};
+	struct vcpu_time_info got;
+	uint32_t odd;
+
+	memset(base, 0, 32);
+	memcpy(base, &(uint32_t){ 9 }, 4);
+	odd = xts_publish_time((volatile struct vcpu_time_info *)base, &rec);
+	assert_int_equal(odd, 11);                          /* (9 + 1) | 1 */
+	memcpy(&got, base, sizeof(got));
+	assert_int_equal(got.version, 12);
+	assert_int_equal(got.tsc_timestamp, rec.tsc_timestamp);
+	assert_int_equal(got.system_time, rec.system_time);
+	assert_int_equal(got.tsc_to_system_mul, rec.tsc_to_system_mul);
+	assert_int_equal(got.tsc_shift, rec.tsc_shift);
+	assert_int_equal(got.flags, rec.flags);
+
+	/* Given version: whatever was there, odd then odd + 1 (UINT32_MAX wraps to 0). */
+	xts_publish_time_version((volatile struct vcpu_time_info *)base, &rec, UINT32_MAX);
+	memcpy(&got, base, sizeof(got));
+	assert_int_equal(got.version, 0);
+	assert_int_equal(got.system_time, rec.system_time);
+	xts_publish_time_version((volatile struct vcpu_time_info *)base, &rec, 41);
+	memcpy(&got, base, sizeof(got));
+	assert_int_equal(got.version, 42);
+}
+
 static void test_publish_time_rejects(void **state)
 {
 	struct fixture *f = *state;
@@ -202,6 +240,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wallclock_arm64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wallclock_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_time_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_time_unaligned_and_given_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_time_rejects, setup, teardown),
 		cmocka_unit_test(test_gmem_bounds),
 	};
