@@ -349,6 +349,294 @@ static void test_read_vcpu_absent(void **state)
 	assert_int_equal(F->n, 0);
 }
 
+/* ---- mirroring a vCPU's registrations (update_vcpu) ---- */
+
+/* vCPU 3 as load left it: Xen id 5 (not its index), nothing registered, KVM given nothing. */
+#define V3      3u
+#define V3_ID   5u
+
+static struct xts_kvm_xen_vcpu_state vcpu_boot(uint32_t xen_id)
+{
+	return (struct xts_kvm_xen_vcpu_state){
+		.xen_vcpu_id = xen_id, .vcpu_info_gpa = NO_GPA, .time_info_gpa = NO_GPA,
+		.runstate_gpa = NO_GPA,
+	};
+}
+
+static void assert_vcpu_state(const struct xts_kvm_xen_vcpu_state *a,
+			      const struct xts_kvm_xen_vcpu_state *b)
+{
+	assert_int_equal(a->xen_vcpu_id, b->xen_vcpu_id);
+	assert_int_equal(a->vcpu_info_gpa, b->vcpu_info_gpa);
+	assert_int_equal(a->time_info_gpa, b->time_info_gpa);
+	assert_int_equal(a->runstate_gpa, b->runstate_gpa);
+	assert_int_equal(a->upcall_vector, b->upcall_vector);
+	assert_int_equal(a->timer_port, b->timer_port);
+}
+
+/* Without a registration KVM must be given Xen's legacy slot: shared_info + 64 * Xen id. */
+static void test_update_vcpu_legacy_slot(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	K.long_mode = true;
+	K.shared_info_gfn = GFN;
+	struct xts_kvm_xen_vcpu_state has = vcpu_boot(V3_ID), want = vcpu_boot(V3_ID);
+
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 1);
+	assert_int_equal(vcpu_set(0, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO)->u.gpa,
+			 0x1234000 + 5 * 64);
+	assert_int_equal(has.vcpu_info_gpa, 0x1234140);
+	assert_int_equal(rep.steps_done, 1);
+	assert_int_equal(rep.failed_step, -1);
+
+	/* Nothing changed: nothing sent. */
+	reset_calls();
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 0);
+	assert_int_equal(rep.steps_done, 0);
+
+	/* A registration replaces the slot. */
+	want.vcpu_info_gpa = 0x5000c0;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 1);
+	assert_int_equal(vcpu_set(0, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO)->u.gpa, 0x5000c0);
+	assert_int_equal(has.vcpu_info_gpa, 0x5000c0);
+
+	/* Xen id 33 has no slot (32 in shared_info): KVM keeps "none", so no ioctl. */
+	reset_calls();
+	struct xts_kvm_xen_vcpu_state h33 = vcpu_boot(33), w33 = vcpu_boot(33);
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, 33, &h33, &w33, NULL), 0);
+	assert_int_equal(F->n, 0);
+	assert_int_equal(h33.vcpu_info_gpa, NO_GPA);
+
+	/* shared_info unmapped: the slot KVM was given goes away (KVM_XEN_INVALID_GPA). */
+	has = vcpu_boot(V3_ID);
+	has.vcpu_info_gpa = 0x1234140;
+	want = vcpu_boot(V3_ID);
+	K.shared_info_gfn = NO_GPA;
+	reset_calls();
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 1);
+	assert_int_equal(vcpu_set(0, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO)->u.gpa, NO_GPA);
+	assert_int_equal(has.vcpu_info_gpa, NO_GPA);
+}
+
+/* The guest's registrations, as its vCPU attributes, each once and on its own vCPU's fd. */
+static void test_update_vcpu_registrations(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	K.long_mode = true;
+	struct xts_kvm_xen_vcpu_state has = vcpu_boot(V3_ID), want = vcpu_boot(V3_ID);
+	want.vcpu_info_gpa = 0x5000c0;
+	want.time_info_gpa = 0x600020;
+	want.runstate_gpa = 0x700ff0;          /* may cross a page: KVM maps two */
+	want.upcall_vector = 0xf5;
+	want.timer_port = 7;
+
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 5);
+	assert_int_equal(rep.steps_done, 5);
+	int i;
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO)->u.gpa, 0x5000c0);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO)->u.gpa,
+			 0x600020);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR)->u.gpa,
+			 0x700ff0);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR)->u.vector,
+			 0xf5);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_TIMER);
+	const struct kvm_xen_vcpu_attr *t = vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_TIMER);
+	assert_int_equal(t->u.timer.port, 7);
+	/* KVM refuses a port with any other priority (kvm_xen_vcpu_set_attr()). */
+	assert_int_equal(t->u.timer.priority, KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL);
+	/* Binding the port arms nothing: deadlines are the guest's (set_timer_op) or load's. */
+	assert_int_equal(t->u.timer.expires_ns, 0);
+	assert_vcpu_state(&has, &want);
+
+	/* Unchanged: no ioctl, in particular no TIMER (it would stop KVM's running timer). */
+	reset_calls();
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 0);
+
+	/* One change, one ioctl: the timer port unbound. */
+	want.timer_port = 0;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 1);
+	assert_int_equal(vcpu_set(0, V3, KVM_XEN_VCPU_ATTR_TYPE_TIMER)->u.timer.port, 0);
+	assert_int_equal(has.timer_port, 0);
+
+	/* Deregistrations are KVM_XEN_INVALID_GPA / vector 0. */
+	reset_calls();
+	want.time_info_gpa = NO_GPA;
+	want.runstate_gpa = NO_GPA;
+	want.upcall_vector = 0;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 3);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO)->u.gpa, NO_GPA);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR)->u.gpa, NO_GPA);
+	i = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR);
+	assert_int_equal(vcpu_set((unsigned)i, V3, KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR)->u.vector, 0);
+	assert_vcpu_state(&has, &want);
+}
+
+static const char *vcpu_attr_name(uint16_t type)
+{
+	switch (type) {
+	case KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO:      return "VCPU_INFO";
+	case KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO: return "VCPU_TIME_INFO";
+	case KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR:  return "RUNSTATE_ADDR";
+	case KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR:  return "UPCALL_VECTOR";
+	case KVM_XEN_VCPU_ATTR_TYPE_TIMER:          return "TIMER";
+	default:                                    return "?";
+	}
+}
+
+/* has's field for a vCPU attribute: what KVM holds after that attribute was (not) taken. */
+static bool vcpu_field_is(const struct xts_kvm_xen_vcpu_state *s, uint16_t type,
+			  const struct xts_kvm_xen_vcpu_state *ref)
+{
+	switch (type) {
+	case KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO:      return s->vcpu_info_gpa == ref->vcpu_info_gpa;
+	case KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO: return s->time_info_gpa == ref->time_info_gpa;
+	case KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR:  return s->runstate_gpa == ref->runstate_gpa;
+	case KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR:  return s->upcall_vector == ref->upcall_vector;
+	case KVM_XEN_VCPU_ATTR_TYPE_TIMER:          return s->timer_port == ref->timer_port;
+	default:                                    fail_msg("attribute type %u", type);
+	}
+	return false;
+}
+
+/*
+ * KVM cannot undo an attribute: after KVM refuses the k-th one, has must
+ * hold exactly the ones it took, and the report must name the refused one.
+ */
+static void test_update_vcpu_fail_each_step(void **state)
+{
+	const uint16_t types[] = {
+		KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO,
+		KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR, KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR,
+		KVM_XEN_VCPU_ATTR_TYPE_TIMER,
+	};
+	const struct xts_kvm_xen_vcpu_state old = vcpu_boot(V3_ID);
+	struct xts_kvm_xen_vcpu_state want = old;
+	want.vcpu_info_gpa = 0x5000c0;
+	want.time_info_gpa = 0x600020;
+	want.runstate_gpa = 0x700100;
+	want.upcall_vector = 0xf5;
+	want.timer_port = 7;
+	K.long_mode = true;
+
+	for (int k = 0; k < 5; k++) {
+		struct xts_kvm_xen_report rep;
+		struct xts_kvm_xen_vcpu_state has = old;
+		reset_calls();
+		F->fail_at = k;
+		F->fail_err = -EFAULT;
+		assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), -EFAULT);
+		assert_int_equal(F->n, (unsigned)k + 1);
+		assert_int_equal(rep.failed_step, k);
+		assert_int_equal(rep.steps_done, k);
+		assert_int_equal(rep.err, -EFAULT);
+		uint16_t failed = attr_type(&F->calls[k]);
+		char name[64];
+		snprintf(name, sizeof(name), "KVM_XEN_VCPU_SET_ATTR %s (vCPU 3)", vcpu_attr_name(failed));
+		if (strcmp(rep.what, name))
+			fail_msg("step %d: report '%s', expected '%s'", k, rep.what, name);
+		for (unsigned t = 0; t < 5; t++) {
+			bool sent_ok = fk_find(F, 0, -1, KVM_XEN_VCPU_SET_ATTR, types[t]) >= 0 &&
+				       types[t] != failed;
+			if (!vcpu_field_is(&has, types[t], sent_ok ? &want : &old))
+				fail_msg("failing step %d (%s): has's %s is not what KVM holds", k,
+					 vcpu_attr_name(failed), vcpu_attr_name(types[t]));
+		}
+		/* A second try sends exactly what KVM did not take. */
+		F->fail_at = -1;
+		unsigned before = F->n;
+		assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, NULL), 0);
+		assert_int_equal(F->n - before, 5 - k);
+		assert_vcpu_state(&has, &want);
+	}
+}
+
+/* What KVM would refuse, or what update_vcpu may not change, is refused before any ioctl. */
+static void test_update_vcpu_refusals(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	struct xts_kvm_xen_vcpu_state has, want, saved;
+	K.long_mode = true;
+	has = vcpu_boot(V3_ID);
+	has.vcpu_info_gpa = 0x5000c0;
+	has.timer_port = 7;
+	saved = has;
+
+	static const char *const cases[] = {
+		"xen_vcpu_id", "runstate data", "timer deadline", "upcall_vector 0x0f",
+		"upcall_vector 0x01", "timer_port 4096", "vcpu_info crosses a page",
+		"time_info crosses a page", "runstate_state 4",
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		want = saved;
+		switch (i) {
+		case 0: want.xen_vcpu_id = 6; break;             /* VCPU_ID is load's */
+		case 1: want.runstate_valid = true; break;       /* so is runstate data */
+		case 2: want.timer_deadline_ns = 1000; break;    /* and a deadline */
+		case 3: want.upcall_vector = 0x0f; break;        /* KVM: vectors < 0x10 -EINVAL */
+		case 4: want.upcall_vector = 0x01; break;
+		case 5: want.timer_port = 4096; break;           /* 64-bit 2-level: 4096 ports */
+		case 6: want.vcpu_info_gpa = 0x500fc1; break;    /* + 64 crosses 0x501000 */
+		case 7: want.time_info_gpa = 0x600fe8; break;    /* + 32 crosses 0x601000 */
+		case 8: want.runstate_gpa = 0x700000; want.runstate_state = 4; break;
+		}
+		reset_calls();
+		int r = xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep);
+		if (r != -EINVAL || F->n)
+			fail_msg("%s: %d with %u ioctls, expected -EINVAL and none", cases[i], r, F->n);
+		assert_vcpu_state(&has, &saved);
+	}
+
+	/* The 32-bit layout has 1024 ports; 1023 and the 64-bit 4095 are fine. */
+	K.long_mode = false;
+	want = saved;
+	want.timer_port = 1024;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), -EINVAL);
+	assert_int_equal(F->n, 0);
+	want.timer_port = 1023;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 1);
+	K.long_mode = true;
+	want.timer_port = 4095;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), 0);
+	assert_int_equal(F->n, 2);
+
+	/* No such vCPU. */
+	reset_calls();
+	want = has;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, NV, &has, &want, &rep), -EINVAL);
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, UINT32_MAX, &has, &want, &rep), -EINVAL);
+	assert_int_equal(F->n, 0);
+
+	/* Attributes that need capabilities this KVM lacks. */
+	make_backend(XTS_KVM_XEN_RECORDS_NEED);
+	has = vcpu_boot(V3_ID);
+	want = has;
+	want.runstate_gpa = 0x700000;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), -ENOTSUP);
+	want = has;
+	want.timer_port = 7;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), -ENOTSUP);
+	want = has;
+	want.upcall_vector = 0xf5;
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, &rep), -ENOTSUP);
+	assert_int_equal(F->n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +647,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_runstate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_vcpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_vcpu_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vcpu_legacy_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vcpu_registrations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vcpu_fail_each_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vcpu_refusals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
