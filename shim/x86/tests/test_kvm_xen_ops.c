@@ -637,6 +637,149 @@ static void test_update_vcpu_refusals(void **state)
 	assert_int_equal(F->n, 0);
 }
 
+/* ---- mirroring the VM's registrations (update_vm) ---- */
+
+static const struct xts_kvm_xen_vm_state vm_boot = { .shared_info_gfn = NO_GPA };
+static const struct xts_kvm_xen_vm_state vm_mapped = {
+	.long_mode = true, .shared_info_gfn = GFN, .upcall_vector = 0xf3,
+	.runstate_update_flag = true,
+};
+
+static void assert_vm_state(const struct xts_kvm_xen_vm_state *a,
+			    const struct xts_kvm_xen_vm_state *b)
+{
+	assert_int_equal(a->long_mode, b->long_mode);
+	assert_int_equal(a->shared_info_gfn, b->shared_info_gfn);
+	assert_int_equal(a->upcall_vector, b->upcall_vector);
+	assert_int_equal(a->runstate_update_flag, b->runstate_update_flag);
+}
+
+static void test_update_vm_boot_to_mapped(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	struct xts_kvm_xen_vm_state has = vm_boot;
+
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &vm_mapped, &rep), 0);
+	assert_int_equal(F->n, 4);
+	assert_int_equal(rep.steps_done, 4);
+	assert_int_equal(rep.failed_step, -1);
+	/*
+	 * The layout before the page: SHARED_INFO makes KVM write the
+	 * wallclock at once, where LONG_MODE says the guest looks
+	 * (kvm_xen_shared_info_init()).
+	 */
+	assert_int_equal(vm_set(0, KVM_XEN_ATTR_TYPE_LONG_MODE)->u.long_mode, 1);
+	assert_int_equal(vm_set(1, KVM_XEN_ATTR_TYPE_SHARED_INFO)->u.shared_info.gfn, GFN);
+	int iv = fk_find(F, 2, FK_VM_FD, KVM_XEN_HVM_SET_ATTR, KVM_XEN_ATTR_TYPE_UPCALL_VECTOR);
+	int iu = fk_find(F, 2, FK_VM_FD, KVM_XEN_HVM_SET_ATTR, KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG);
+	assert_true(iv >= 0 && iu >= 0);
+	assert_int_equal(vm_set((unsigned)iv, KVM_XEN_ATTR_TYPE_UPCALL_VECTOR)->u.vector, 0xf3);
+	/* runstate_update_flag is the union's first byte, as long_mode and vector. */
+	assert_int_equal(F->calls[iu].arg[offsetof(struct kvm_xen_hvm_attr, u)], 1);
+	assert_vm_state(&has, &vm_mapped);
+	/* The backend's own record of KVM's layout (ports, legacy slots) follows. */
+	assert_true(K.long_mode);
+	assert_int_equal(K.shared_info_gfn, GFN);
+
+	reset_calls();
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &vm_mapped, &rep), 0);
+	assert_int_equal(F->n, 0);
+	assert_int_equal(rep.steps_done, 0);
+}
+
+static void test_update_vm_only_changes(void **state)
+{
+	struct xts_kvm_xen_vm_state has = vm_mapped, want = vm_mapped;
+	K.long_mode = true;
+	K.shared_info_gfn = GFN;
+
+	want.upcall_vector = 0x10;                      /* the lowest vector KVM takes */
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 1);
+	assert_int_equal(vm_set(0, KVM_XEN_ATTR_TYPE_UPCALL_VECTOR)->u.vector, 0x10);
+
+	reset_calls();
+	want.runstate_update_flag = false;
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 1);
+	vm_set(0, KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG);
+	assert_int_equal(F->calls[0].arg[offsetof(struct kvm_xen_hvm_attr, u)], 0);
+
+	/*
+	 * shared_info moved: LONG_MODE goes with it although unchanged here,
+	 * because KVM also latches the layout itself when the guest writes
+	 * the hypercall MSR (kvm_xen_write_hypercall_page()).
+	 */
+	reset_calls();
+	want.shared_info_gfn = 0x4321;
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 2);
+	assert_int_equal(vm_set(0, KVM_XEN_ATTR_TYPE_LONG_MODE)->u.long_mode, 1);
+	assert_int_equal(vm_set(1, KVM_XEN_ATTR_TYPE_SHARED_INFO)->u.shared_info.gfn, 0x4321);
+	assert_int_equal(K.shared_info_gfn, 0x4321);
+
+	/* Unmapped: KVM_XEN_INVALID_GFN, (__u64)-1. */
+	reset_calls();
+	want.shared_info_gfn = NO_GPA;
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 2);
+	assert_int_equal(vm_set(1, KVM_XEN_ATTR_TYPE_SHARED_INFO)->u.shared_info.gfn, UINT64_MAX);
+
+	/* The layout switches to 32-bit: the (re)mapped page follows it. */
+	reset_calls();
+	want.shared_info_gfn = GFN;
+	want.long_mode = false;
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 2);
+	assert_int_equal(vm_set(0, KVM_XEN_ATTR_TYPE_LONG_MODE)->u.long_mode, 0);
+	assert_int_equal(vm_set(1, KVM_XEN_ATTR_TYPE_SHARED_INFO)->u.shared_info.gfn, GFN);
+	assert_false(K.long_mode);
+	assert_vm_state(&has, &want);
+
+	/* The layout alone changes (page unchanged): KVM must still be told. */
+	reset_calls();
+	want.long_mode = true;
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 2);
+	assert_int_equal(vm_set(0, KVM_XEN_ATTR_TYPE_LONG_MODE)->u.long_mode, 1);
+	assert_int_equal(vm_set(1, KVM_XEN_ATTR_TYPE_SHARED_INFO)->u.shared_info.gfn, GFN);
+	assert_true(K.long_mode);
+	assert_vm_state(&has, &want);
+}
+
+/* Refused before any ioctl, has untouched: what KVM would refuse, or cannot do. */
+static void test_update_vm_refusals(void **state)
+{
+	struct xts_kvm_xen_report rep;
+	struct xts_kvm_xen_vm_state has = vm_boot, want;
+	const uint8_t vectors[] = { 0x01, 0x0f };       /* KVM: 0 or >= 0x10 */
+	for (unsigned i = 0; i < sizeof(vectors); i++) {
+		want = vm_mapped;
+		want.upcall_vector = vectors[i];
+		assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, &rep), -EINVAL);
+	}
+	want = vm_mapped;
+	want.shared_info_gfn = 1ULL << 52;              /* beyond any x86 physical address */
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &want, &rep), -EINVAL);
+	assert_int_equal(xts_kvm_xen_update_vm(&K, NULL, &vm_mapped, &rep), -EINVAL);
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, NULL, &rep), -EINVAL);
+	assert_int_equal(F->n, 0);
+	assert_vm_state(&has, &vm_boot);
+
+	/* Without KVM_XEN_HVM_CONFIG_RUNSTATE_UPDATE_FLAG the attribute does not exist. */
+	make_backend(ALL_CAPS & ~XTS_KVM_XEN_RUNSTATE_UPDATE_FLAG);
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &vm_mapped, &rep), -ENOTSUP);
+	assert_int_equal(F->n, 0);
+	assert_vm_state(&has, &vm_boot);
+
+	/* xtshim records: KVM keeps no shared_info. */
+	char why[256];
+	assert_int_equal(xts_kvm_xen_plan(ALL_CAPS, XTS_KVM_XEN_WANT_KVM_TRANSPORT, false, &K.plan,
+					  why, sizeof(why)), 0);
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &vm_mapped, &rep), -EINVAL);
+	assert_int_equal(F->n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +794,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_update_vcpu_registrations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_vcpu_fail_each_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_vcpu_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vm_boot_to_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vm_only_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vm_refusals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
