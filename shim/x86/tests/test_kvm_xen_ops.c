@@ -780,6 +780,75 @@ static void test_update_vm_refusals(void **state)
 	assert_int_equal(F->n, 0);
 }
 
+static const char *vm_attr_name(uint16_t type)
+{
+	switch (type) {
+	case KVM_XEN_ATTR_TYPE_LONG_MODE:            return "LONG_MODE";
+	case KVM_XEN_ATTR_TYPE_SHARED_INFO:          return "SHARED_INFO";
+	case KVM_XEN_ATTR_TYPE_UPCALL_VECTOR:        return "UPCALL_VECTOR";
+	case KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG: return "RUNSTATE_UPDATE_FLAG";
+	default:                                     return "?";
+	}
+}
+
+static bool vm_field_is(const struct xts_kvm_xen_vm_state *s, uint16_t type,
+			const struct xts_kvm_xen_vm_state *ref)
+{
+	switch (type) {
+	case KVM_XEN_ATTR_TYPE_LONG_MODE:            return s->long_mode == ref->long_mode;
+	case KVM_XEN_ATTR_TYPE_SHARED_INFO:          return s->shared_info_gfn == ref->shared_info_gfn;
+	case KVM_XEN_ATTR_TYPE_UPCALL_VECTOR:        return s->upcall_vector == ref->upcall_vector;
+	case KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG: return s->runstate_update_flag == ref->runstate_update_flag;
+	default:                                     fail_msg("attribute type %u", type);
+	}
+	return false;
+}
+
+/*
+ * KVM refuses the k-th attribute: has must say what KVM holds, field by
+ * field (a layout KVM took stays taken when the page that follows is
+ * refused), and so must the backend's own record of the layout, which
+ * decides the port limit and the legacy vcpu_info slots.
+ */
+static void test_update_vm_fail_each_step(void **state)
+{
+	const uint16_t types[] = {
+		KVM_XEN_ATTR_TYPE_LONG_MODE, KVM_XEN_ATTR_TYPE_SHARED_INFO,
+		KVM_XEN_ATTR_TYPE_UPCALL_VECTOR, KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG,
+	};
+	for (int k = 0; k < 4; k++) {
+		struct xts_kvm_xen_report rep;
+		struct xts_kvm_xen_vm_state has = vm_boot;
+		make_backend(ALL_CAPS);
+		reset_calls();
+		F->fail_at = k;
+		F->fail_err = -ENOMEM;
+		assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &vm_mapped, &rep), -ENOMEM);
+		assert_int_equal(F->n, (unsigned)k + 1);
+		assert_int_equal(rep.failed_step, k);
+		assert_int_equal(rep.steps_done, k);
+		assert_int_equal(rep.err, -ENOMEM);
+		uint16_t failed = attr_type(&F->calls[k]);
+		char name[64];
+		snprintf(name, sizeof(name), "KVM_XEN_HVM_SET_ATTR %s", vm_attr_name(failed));
+		if (strcmp(rep.what, name))
+			fail_msg("step %d: report '%s', expected '%s'", k, rep.what, name);
+		for (unsigned t = 0; t < 4; t++) {
+			bool taken = fk_find(F, 0, FK_VM_FD, KVM_XEN_HVM_SET_ATTR, types[t]) >= 0 &&
+				     types[t] != failed;
+			if (!vm_field_is(&has, types[t], taken ? &vm_mapped : &vm_boot))
+				fail_msg("failing step %d (%s): has's %s is not what KVM holds", k,
+					 vm_attr_name(failed), vm_attr_name(types[t]));
+		}
+		assert_int_equal(K.long_mode, has.long_mode);
+		assert_int_equal(K.shared_info_gfn, has.shared_info_gfn);
+
+		F->fail_at = -1;
+		assert_int_equal(xts_kvm_xen_update_vm(&K, &has, &vm_mapped, NULL), 0);
+		assert_vm_state(&has, &vm_mapped);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +866,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_update_vm_boot_to_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_vm_only_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_vm_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_vm_fail_each_step, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
