@@ -410,9 +410,28 @@ static void test_update_vcpu_legacy_slot(void **state)
 	assert_int_equal(F->n, 0);
 	assert_int_equal(h33.vcpu_info_gpa, NO_GPA);
 
-	/* shared_info unmapped: the slot KVM was given goes away (KVM_XEN_INVALID_GPA). */
+	/*
+	 * update_vm moves shared_info: the slot moves with it, and only
+	 * update_vcpu tells KVM (the VMM then syncs every vCPU on its thread).
+	 */
+	struct xts_kvm_xen_vm_state vhas = { .long_mode = true, .shared_info_gfn = GFN };
+	struct xts_kvm_xen_vm_state vwant = vhas;
+	vwant.shared_info_gfn = 0x4321;
 	has = vcpu_boot(V3_ID);
 	has.vcpu_info_gpa = 0x1234140;
+	want = vcpu_boot(V3_ID);
+	reset_calls();
+	assert_int_equal(xts_kvm_xen_update_vm(&K, &vhas, &vwant, NULL), 0);
+	reset_calls();
+	assert_int_equal(xts_kvm_xen_update_vcpu(&K, V3, &has, &want, NULL), 0);
+	assert_int_equal(F->n, 1);
+	assert_int_equal(vcpu_set(0, V3, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO)->u.gpa,
+			 0x4321000 + 5 * 64);
+	assert_int_equal(has.vcpu_info_gpa, 0x4321140);
+
+	/* shared_info unmapped: the slot KVM was given goes away (KVM_XEN_INVALID_GPA). */
+	has = vcpu_boot(V3_ID);
+	has.vcpu_info_gpa = 0x4321140;
 	want = vcpu_boot(V3_ID);
 	K.shared_info_gfn = NO_GPA;
 	reset_calls();
