@@ -884,9 +884,13 @@ int xts_kvm_xen_update_vm(struct xts_kvm_xen *k, struct xts_kvm_xen_vm_state *ha
 		return r;
 	/* Both, when either changes: mapping shared_info must see the layout. */
 	if (has->long_mode != want->long_mode || has->shared_info_gfn != want->shared_info_gfn) {
-		if ((r = set_shared_info_steps(&x, want->long_mode, want->shared_info_gfn)))
+		unsigned before = x.rep->steps_done;
+		r = set_shared_info_steps(&x, want->long_mode, want->shared_info_gfn);
+		/* KVM keeps a layout it took even when the page that follows is refused. */
+		if (x.rep->steps_done > before)
+			has->long_mode = want->long_mode;
+		if (r)
 			return r;
-		has->long_mode = want->long_mode;
 		has->shared_info_gfn = want->shared_info_gfn;
 	}
 	if (has->upcall_vector != want->upcall_vector) {

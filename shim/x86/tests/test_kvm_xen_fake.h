@@ -1,9 +1,9 @@
 /*
  * A fake KVM for the kernel backend tests: records every ioctl (fd, request
- * and a copy of what the argument points to), answers KVM_CHECK_EXTENSION
- * and KVM_GET_CLOCK with values the test chooses, and fails the call with
- * index fail_at.  Host samples come from a simulated clock that advances by
- * a fixed step per read.  No /dev/kvm is touched.
+ * and a copy of what the argument points to), answers KVM_CHECK_EXTENSION,
+ * KVM_GET_CLOCK and KVM_XEN_VCPU_GET_ATTR with values the test chooses, and
+ * fails the call with index fail_at.  Host samples come from a simulated
+ * clock that advances by a fixed step per read.  No /dev/kvm is touched.
  */
 #ifndef XTS_TEST_KVM_XEN_FAKE_H
 #define XTS_TEST_KVM_XEN_FAKE_H
@@ -52,6 +52,8 @@ struct fk {
 	bool no_clock_flags;            /* KVM_SET_CLOCK refuses any flag (before Linux 5.16) */
 	uint64_t realtime_ns;
 	unsigned samples;
+	/* KVM_XEN_VCPU_GET_ATTR answers by attribute type: u is copied out, type stays as asked. */
+	struct kvm_xen_vcpu_attr vcpu_get[16];
 };
 
 static __attribute__((unused)) int fk_ioctl(void *ctx, int fd, unsigned long req, void *arg)
@@ -90,6 +92,12 @@ static __attribute__((unused)) int fk_ioctl(void *ctx, int fd, unsigned long req
 		return f->caps;
 	if (req == KVM_GET_CLOCK)
 		memcpy(arg, &f->get_clock, sizeof(f->get_clock));
+	if (req == KVM_XEN_VCPU_GET_ATTR) {
+		struct kvm_xen_vcpu_attr *a = arg;
+		if (a->type >= sizeof(f->vcpu_get) / sizeof(f->vcpu_get[0]))
+			return -ENOENT;             /* what KVM answers for an unknown type */
+		memcpy(&a->u, &f->vcpu_get[a->type].u, sizeof(a->u));
+	}
 	return 0;
 }
 
@@ -123,7 +131,8 @@ static __attribute__((unused)) int fk_find(const struct fk *f, unsigned from, in
 		const struct fk_call *c = &f->calls[i];
 		if (c->req != req || (fd >= 0 && c->fd != fd))
 			continue;
-		if (type >= 0 && (req == KVM_XEN_HVM_SET_ATTR || req == KVM_XEN_VCPU_SET_ATTR) &&
+		if (type >= 0 && (req == KVM_XEN_HVM_SET_ATTR || req == KVM_XEN_VCPU_SET_ATTR ||
+				  req == KVM_XEN_VCPU_GET_ATTR) &&
 		    ((const uint16_t *)c->arg)[0] != type)
 			continue;
 		return (int)i;
