@@ -20,6 +20,7 @@
 #include "shim/xtshim.h"
 #include <xen/arch-x86/cpuid.h>
 #include <xen/io/console.h>
+#include <xen/io/xs_wire.h>
 
 /* Sub-ops and feature bits newer than Debian's Xen 4.17 headers (Xen 4.18). */
 #define XTS_VCPUOP_register_runstate_phys_area  14
@@ -154,6 +155,14 @@ struct xts_domain {
 	bool runstate_update_flag;      /* VMASST_TYPE_runstate_update_flag */
 	uint64_t generation;            /* bumped on every registration change */
 	bool store_broken, console_broken;
+	/*
+	 * The xenstore request being read: consumed from the ring as it comes
+	 * (Linux's xb_write() notifies only when it finds the ring empty, so a
+	 * header left in the ring would never be followed by a notify for its
+	 * body), answered once whole.
+	 */
+	uint8_t store_msg[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
+	uint32_t store_have;
 	/*
 	 * SCHEDOP_watchdog: Xen's NR_DOMAIN_WATCHDOG_TIMERS (2) per domain,
 	 * deadlines in Xen system time (ns), serviced with vCPU 0's host timer.

@@ -130,12 +130,19 @@ static uint32_t store_answer(struct xts_domain *d, const struct xsd_sockmsg *req
 	return sizeof(*rsp) + (uint32_t)n;
 }
 
+/*
+ * Consume what the guest wrote, as xenstored does: bytes leave the ring as
+ * soon as they are read, into d->store_msg, and a request is answered once
+ * whole.  A whole request whose reply does not fit waits there (the ring
+ * is not read further) until the guest makes room and notifies again.
+ */
 static void store_serve(struct xts_domain *d, uint32_t port)
 {
 	struct xenstore_domain_interface *intf;
 	char payload[XENSTORE_PAYLOAD_MAX + 1];
 	char reply[sizeof(struct xsd_sockmsg) + 64];
 	bool progress = false;
+	struct xsd_sockmsg req;
 
 	intf = xts_gmem_ptr(d->cfg.mem, d->cfg.store_pfn << 12, sizeof(*intf),
 			    XTS_GMEM_NO_PAGE_CROSS);
@@ -146,31 +153,44 @@ static void store_serve(struct xts_domain *d, uint32_t port)
 		XENSTORE_RING_IDX rq_prod = __atomic_load_n(&intf->req_prod, __ATOMIC_ACQUIRE);
 		XENSTORE_RING_IDX rs_cons = __atomic_load_n(&intf->rsp_cons, __ATOMIC_ACQUIRE);
 		XENSTORE_RING_IDX rs_prod = __atomic_load_n(&intf->rsp_prod, __ATOMIC_RELAXED);
-		struct xsd_sockmsg req;
-		uint32_t avail = rq_prod - rq_cons, used = rs_prod - rs_cons, rlen;
+		uint32_t avail = rq_prod - rq_cons, used = rs_prod - rs_cons, want, n;
 
 		if (avail > XENSTORE_RING_SIZE || used > XENSTORE_RING_SIZE) {
 			d->store_broken = true;
 			break;
 		}
-		if (avail < sizeof(req))
-			break;
-		ring_copy_out(intf->req, rq_cons, &req, sizeof(req));
-		if (req.len > XENSTORE_PAYLOAD_MAX) {
-			d->store_broken = true;
-			break;
+		want = sizeof(req);
+		if (d->store_have >= sizeof(req)) {
+			memcpy(&req, d->store_msg, sizeof(req));   /* checked when it arrived */
+			want += req.len;
 		}
-		if (avail < sizeof(req) + req.len)
-			break;                   /* the rest is still being written */
-		ring_copy_out(intf->req, rq_cons + sizeof(req), payload, req.len);
-		payload[req.len] = '\0';
-		rlen = store_answer(d, &req, payload, reply);
-		if (XENSTORE_RING_SIZE - used < rlen)
-			break;                   /* no room for the reply: retry on the next kick */
-		ring_copy_in(intf->rsp, rs_prod, reply, rlen);
-		__atomic_store_n(&intf->rsp_prod, rs_prod + rlen, __ATOMIC_RELEASE);
-		__atomic_store_n(&intf->req_cons, rq_cons + sizeof(req) + req.len, __ATOMIC_RELEASE);
-		progress = true;
+		if (d->store_have == want) {
+			memcpy(payload, d->store_msg + sizeof(req), req.len);
+			payload[req.len] = '\0';
+			uint32_t rlen = store_answer(d, &req, payload, reply);
+			if (XENSTORE_RING_SIZE - used < rlen)
+				break;           /* no room for the reply: retry on the next kick */
+			ring_copy_in(intf->rsp, rs_prod, reply, rlen);
+			__atomic_store_n(&intf->rsp_prod, rs_prod + rlen, __ATOMIC_RELEASE);
+			d->store_have = 0;
+			progress = true;
+			continue;
+		}
+		if (avail == 0)
+			break;
+		n = want - d->store_have < avail ? want - d->store_have : avail;
+		ring_copy_out(intf->req, rq_cons, d->store_msg + d->store_have, n);
+		/* The copy is taken before the guest may reuse the space. */
+		__atomic_store_n(&intf->req_cons, rq_cons + n, __ATOMIC_RELEASE);
+		d->store_have += n;
+		progress = true;         /* space freed: a writer waiting for it must hear */
+		if (d->store_have == sizeof(req)) {
+			memcpy(&req, d->store_msg, sizeof(req));
+			if (req.len > XENSTORE_PAYLOAD_MAX) {
+				d->store_broken = true;
+				break;
+			}
+		}
 	}
 	if (progress)
 		xts_evtchn_set_pending(d, port);
