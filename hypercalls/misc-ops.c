@@ -36,11 +36,20 @@ int64_t xts_do_xen_version(struct xts_call *c)
 		/* Xen has one submap: common/kernel.c do_xen_version answers -EINVAL for others. */
 		if (fi.submap_idx != 0)
 			return -XEN_EINVAL;
+		/*
+		 * What Xen's do_xen_version (common/kernel.c) gives a translated
+		 * HVM/PVH domU that has no PIRQs, with two bits held back:
+		 * linux_rsdp_unrestricted is a guest kernel's ELF-note feature,
+		 * never set by Xen; memory_op_vnode_supported (Xen sets it for
+		 * everyone) promises XENMEM_get_vnumainfo, which xtshim answers
+		 * -ENOSYS.  No pae_pgdir_above_4gb: HVM_VM_ASSIST_MASK has no
+		 * pae_extended_cr3.
+		 */
 		fi.submap = (1u << XENFEAT_writable_page_tables) |
 			    (1u << XENFEAT_auto_translated_physmap) |
 			    (1u << XENFEAT_hvm_callback_vector) |
 			    (1u << XENFEAT_hvm_safe_pvclock) |
-			    (1u << XENFEAT_linux_rsdp_unrestricted);
+			    (1u << XENFEAT_not_direct_mapped);
 		/* The physical-address areas (VCPUOP 14, 15) and their feature bits came in 4.18. */
 		if (c->d->cfg.xen_version >= XTS_XEN_4_18)
 			fi.submap |= (1u << XTS_XENFEAT_runstate_phys_area) |
