@@ -401,6 +401,12 @@ struct xts_platform_ops {
 	 */
 	int (*read_runstate)(void *opaque, unsigned caller, unsigned vcpu, uint32_t *state,
 			     uint64_t *entry_ns, uint64_t time_ns[4]);
+	/*
+	 * Optional, called with the domain lock held: make an NMI pending on
+	 * `vcpu` (VCPUOP_send_nmi), to be taken when it next runs, whether
+	 * or not it is running now.  NULL: VCPUOP_send_nmi is -ENOSYS.
+	 */
+	void (*inject_nmi)(void *opaque, unsigned vcpu);
 };
 
 /*
