@@ -36,11 +36,18 @@ int64_t xts_do_xen_version(struct xts_call *c)
 		/* Xen has one submap: common/kernel.c do_xen_version answers -EINVAL for others. */
 		if (fi.submap_idx != 0)
 			return -XEN_EINVAL;
-		fi.submap = (1u << XENFEAT_writable_page_tables) |
+		/*
+		 * What Xen's do_xen_version (common/kernel.c) gives a translated
+		 * HVM/PVH domU that has no PIRQs.  linux_rsdp_unrestricted is a
+		 * guest kernel's ELF-note feature, never set by Xen.  No
+		 * pae_pgdir_above_4gb: HVM_VM_ASSIST_MASK has no pae_extended_cr3.
+		 */
+		fi.submap = (1u << XENFEAT_memory_op_vnode_supported) |
+			    (1u << XENFEAT_writable_page_tables) |
 			    (1u << XENFEAT_auto_translated_physmap) |
 			    (1u << XENFEAT_hvm_callback_vector) |
 			    (1u << XENFEAT_hvm_safe_pvclock) |
-			    (1u << XENFEAT_linux_rsdp_unrestricted);
+			    (1u << XENFEAT_not_direct_mapped);
 		/* The physical-address areas (VCPUOP 14, 15) and their feature bits came in 4.18. */
 		if (c->d->cfg.xen_version >= XTS_XEN_4_18)
 			fi.submap |= (1u << XTS_XENFEAT_runstate_phys_area) |
@@ -114,12 +121,35 @@ static int64_t add_to_physmap(struct xts_call *c, uint64_t arg)
 	return 0;
 }
 
+/*
+ * xtshim gives a guest no virtual NUMA topology: Xen's answer for a domain
+ * without one (common/memory.c do_memory_op), after the same checks in the
+ * same order.  The structure is 40 bytes for both widths.
+ */
+static int64_t get_vnumainfo(struct xts_call *c, uint64_t arg)
+{
+	struct xen_vnuma_topology_info t;
+
+	_Static_assert(sizeof(t) == 40, "xen_vnuma_topology_info");
+	if (c->h->args[0] & ~(uint64_t)XTS_MEMOP_CMD_MASK)
+		return -XEN_EINVAL;            /* a start extent */
+	if (xts_copy_from_guest(c, arg, &t, sizeof(t)))
+		return -XEN_EFAULT;
+	if (t.pad != 0)
+		return -XEN_EINVAL;
+	if (!xts_dom_domid_ok(c->d, t.domid))
+		return -XEN_ESRCH;
+	return -XEN_EOPNOTSUPP;
+}
+
 int64_t xts_do_memory_op(struct xts_call *c)
 {
 	/* Bits above MEMOP_CMD_MASK carry a continuation's start extent: not used here. */
 	switch (c->h->args[0] & XTS_MEMOP_CMD_MASK) {
 	case XENMEM_add_to_physmap:
 		return add_to_physmap(c, c->h->args[1]);
+	case XENMEM_get_vnumainfo:
+		return get_vnumainfo(c, c->h->args[1]);
 	default:
 		return -XEN_ENOSYS;
 	}

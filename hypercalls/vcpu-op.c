@@ -329,6 +329,22 @@ int64_t xts_do_vcpu_op(struct xts_call *c)
 			return -XEN_EINVAL;
 		xts_timer_stop_singleshot(d, vcpu);
 		return 0;
+	case VCPUOP_send_nmi:
+		/*
+		 * Xen's x86 do_vcpu_op (arch/x86/domain.c): the argument must be
+		 * NULL; any vCPU of the domain, down or not, gets nmi_pending and
+		 * a vcpu_kick, which also ends a SCHEDOP_block or poll.
+		 */
+		if (arg != 0)
+			return -XEN_EINVAL;
+		if (!d->cfg.ops->inject_nmi)
+			return -XEN_ENOSYS;
+		d->cfg.ops->inject_nmi(d->cfg.opaque, vcpu);
+		xts_vcpu_wake(d, vcpu);
+		return 0;
+	case VCPUOP_get_physid:
+		/* Xen answers only a hardware domain's pinned vCPU (is_hwdom_pinned_vcpu). */
+		return -XEN_EINVAL;
 	default:
 		return -XEN_ENOSYS;
 	}

@@ -232,7 +232,18 @@ int xts_clock_cpuid_timing(const struct xts_clock *c, uint32_t subleaf, uint32_t
 		regs[3] = c->incarnation;
 		return 0;
 	case 1:
-		/* No emulated TSC, so no emulation offset; the scale is Xen's vtsc_to_ns. */
+		/*
+		 * The scale is Xen's vtsc_to_ns.  The offset is Xen's
+		 * d->arch.vtsc_offset (arch/x86/traps.c cpuid_hypervisor_leaves,
+		 * when not emulating): tsc_set_info() (arch/x86/time.c) sets it
+		 * to the system time at which the domain's elapsed time was 0,
+		 * i.e. at domain build, and never_emulate keeps that build-time
+		 * value.  xtshim's system time is 0 at xts_clock_new() and
+		 * continues across restores, so that instant is 0 here.  A Xen
+		 * restore in native mode instead subtracts X86_TSC_INFO's nsec,
+		 * which tsc_get_info() took from the source host's rdtsc(): a
+		 * value tied to no clock the guest has, not carried over.
+		 */
 		if (line_for_khz(c->guest_tsc_khz, 0, 0, &l))
 			return -EINVAL;
 		regs[0] = 0;

@@ -3,7 +3,9 @@
  * <-> xtshim's clock model (struct xts_time_state).
  *
  * What maps to what:
- *   guest TSC per vCPU   HVM CPU records' tsc (one host instant for all)
+ *   guest TSC per vCPU   HVM CPU records' tsc (one host instant for all);
+ *                        a vCPU that was down has none and gets vCPU 0's,
+ *                        or 0 when vCPU 0 was down too (as Xen)
  *   guest TSC kHz        X86_TSC_INFO khz (the rate the guest TSC really ran
  *                        at), else HVM HEADER gtsc_khz
  *   tsc_mode, incarnation  X86_TSC_INFO (incarnation + 1 happens on restore)
@@ -46,6 +48,7 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 	enum xts_xen_line_source from = XTS_XEN_LINE_NEW;
 	const struct vcpu_time_info *rec = NULL;
 	unsigned rec_vcpu = 0;
+	unsigned up = 0;                  /* the first vCPU that was up */
 	uint32_t khz;
 	int rc;
 
@@ -75,23 +78,32 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 	s.saved_realtime_ns = save_realtime_ns;
 
 	if (x->dom_type == XTS_LIBXC_DOM_X86_HVM) {
-		unsigned ref = 0;
-
 		if (!(x->have & XTS_XEN_HAVE_HVM_HEADER))
 			return xts_why(w, wl, -EINVAL, "no HVM context HEADER");
 		/*
-		 * Xen saves no CPU record for a vCPU that is down (its LAPIC and
-		 * TSC_ADJUST records are still there).  Xen starts such a vCPU
-		 * on the domain's TSC when it comes up: give it the TSC of the
-		 * first vCPU that is up.
+		 * Xen saves no CPU record for a vCPU that is down
+		 * (hvm_save_cpu_ctxt; its LAPIC and TSC_ADJUST records are
+		 * still there), and on the destination such a vCPU keeps the
+		 * TSC offset it was built with.  When it comes up,
+		 * hvm_vcpu_reset_state (INIT-SIPI) and arch_set_info_hvm_guest
+		 * (VCPUOP_initialise) copy vCPU 0's offset: it runs on vCPU 0's
+		 * TSC.  A vCPU 0 that is down itself keeps the one from
+		 * hvm_vcpu_initialise, hvm_set_guest_tsc(v, 0): its TSC starts
+		 * again from 0 on the destination.  xtshim leaves a vCPU's skew
+		 * alone when it comes up, so it gets that TSC here and now.
 		 */
-		while (ref < x->nr_vcpus && !(x->vcpu[ref].present & XTS_XEN_VCPU_CPU))
-			ref++;
-		if (ref == x->nr_vcpus)
+		up = x->nr_vcpus;
+		for (unsigned i = 0; i < x->nr_vcpus; i++)
+			if (x->vcpu[i].present & XTS_XEN_VCPU_CPU) {
+				s.guest_tsc[i] = x->vcpu[i].tsc;
+				if (up == x->nr_vcpus)
+					up = i;
+			}
+		if (up == x->nr_vcpus)
 			return xts_why(w, wl, -EINVAL, "no vCPU has a CPU record");
 		for (unsigned i = 0; i < x->nr_vcpus; i++)
-			s.guest_tsc[i] = x->vcpu[i].present & XTS_XEN_VCPU_CPU ? x->vcpu[i].tsc
-									    : x->vcpu[ref].tsc;
+			if (!(x->vcpu[i].present & XTS_XEN_VCPU_CPU))
+				s.guest_tsc[i] = s.guest_tsc[0];
 	} else if (x->dom_type == XTS_LIBXC_DOM_X86_PV) {
 		uint64_t latest = 0;
 
@@ -123,8 +135,14 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 	}
 
 	if (rec) {
-		/* Over vCPU 0's TSC, the same line starts earlier by this vCPU's skew. */
-		uint64_t skew = s.guest_tsc[rec_vcpu] - s.guest_tsc[0];
+		/*
+		 * Over vCPU 0's TSC, the same line starts earlier by this vCPU's
+		 * skew.  A record of a vCPU that was down was written over a TSC
+		 * the stream does not have: take it as the first up vCPU's.
+		 */
+		unsigned frame = x->dom_type != XTS_LIBXC_DOM_X86_HVM ||
+				 (x->vcpu[rec_vcpu].present & XTS_XEN_VCPU_CPU) ? rec_vcpu : up;
+		uint64_t skew = s.guest_tsc[frame] - s.guest_tsc[0];
 
 		rc = check_record(rec, from == XTS_XEN_LINE_PVCLOCK ? "the named pvclock record"
 				  : "vCPU 0's SHARED_INFO record", w, wl);
@@ -135,13 +153,17 @@ int xts_xen_time_to_state(const struct xts_xen_time *x, uint64_t save_realtime_n
 		if ((int64_t)(s.guest_tsc[0] - s.line.tsc) < 0)
 			return xts_why(w, wl, -EINVAL, "the pvclock record (tsc_timestamp %" PRIu64 ") is"
 				   " newer than the saved TSC %" PRIu64, rec->tsc_timestamp,
-				   s.guest_tsc[rec_vcpu]);
+				   s.guest_tsc[frame]);
 	} else {
 		rc = xts_scale_from_hz((uint64_t)khz * 1000, &s.line.mul, &s.line.shift);
 		if (rc)
 			return xts_why(w, wl, rc, "no scale for %u kHz", khz);
+		/*
+		 * System time is ns of the first up vCPU's TSC, whichever TSC a
+		 * down vCPU 0 restarts on: the running vCPUs' time is the same.
+		 */
 		s.line.tsc = s.guest_tsc[0];
-		s.line.system_ns = (uint64_t)((unsigned __int128)s.guest_tsc[0] * 1000000u / khz);
+		s.line.system_ns = (uint64_t)((unsigned __int128)s.guest_tsc[up] * 1000000u / khz);
 	}
 
 	if (x->dom_type == XTS_LIBXC_DOM_X86_PV || (x->have & XTS_XEN_HAVE_WALLCLOCK)) {

@@ -420,6 +420,12 @@ struct xts_platform_ops {
 	 * the keeper cannot say, the model is used.
 	 */
 	int (*system_time)(void *opaque, uint64_t *ns, uint64_t *host_tsc);
+	/*
+	 * Optional, called with the domain lock held: make an NMI pending on
+	 * `vcpu` (VCPUOP_send_nmi), to be taken when it next runs, whether
+	 * or not it is running now.  NULL: VCPUOP_send_nmi is -ENOSYS.
+	 */
+	void (*inject_nmi)(void *opaque, unsigned vcpu);
 };
 
 /*

@@ -124,3 +124,20 @@ int kvm__signal_msi(struct vmm *v, unsigned apic_id, uint8_t vector)
 	int r = ioctl(v->vm_fd, KVM_SIGNAL_MSI, &msi);
 	return r < 0 ? -errno : r;
 }
+
+/*
+ * An NMI to one LAPIC: MSI delivery mode 100b (data bits 10:8), vector
+ * ignored.  KVM_SIGNAL_MSI is a VM ioctl and takes no vCPU mutex, so any
+ * thread may send it while the target sits in KVM_RUN (even halted in
+ * the kernel): the in-kernel LAPIC queues the NMI and kicks the vCPU.
+ * KVM_NMI is a vCPU ioctl: from another thread it would sleep on the
+ * mutex KVM_RUN holds until the target exits, with the domain lock held.
+ */
+int kvm__signal_nmi(struct vmm *v, unsigned apic_id)
+{
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000u | (apic_id << 12),
+		.data = 4u << 8,
+	};
+	return ioctl(v->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+}

@@ -35,6 +35,23 @@ static void platform__inject_upcall(void *opaque, unsigned vcpu, uint8_t vector)
 	kvm_cpu__wake(&v->cpus[vcpu]);
 }
 
+/*
+ * VCPUOP_send_nmi.  Through the in-kernel LAPIC, so it reaches the vCPU
+ * only at the APIC ID the VMM gave it (its index, as for upcalls) and
+ * while that LAPIC is enabled in APIC_BASE; Xen sets nmi_pending on the
+ * vCPU directly.  A vCPU waiting in SCHEDOP_block is woken by the
+ * domain's kick that follows.
+ */
+static void platform__inject_nmi(void *opaque, unsigned vcpu)
+{
+	struct vmm *v = opaque;
+	if (vcpu >= v->nr_vcpus)
+		return;
+	int r = kvm__signal_nmi(v, vcpu);
+	if (r < 0)
+		fprintf(stderr, "xtshim: NMI to vCPU %u: %s\n", vcpu, strerror(-r));
+}
+
 static void platform__kick(void *opaque, unsigned vcpu)
 {
 	struct vmm *v = opaque;
@@ -185,6 +202,7 @@ const struct xts_platform_ops platform__ops = {
 	.ipi_port = platform__ipi_port,
 	.read_runstate = platform__read_runstate,
 	.system_time = platform__system_time,
+	.inject_nmi = platform__inject_nmi,
 };
 
 void platform__stop(struct vmm *v, int status, const char *why)

@@ -139,6 +139,7 @@ struct vmm {
 int kvm__init(struct vmm *v);
 void kvm__exit(struct vmm *v);
 int kvm__signal_msi(struct vmm *v, unsigned apic_id, uint8_t vector);
+int kvm__signal_nmi(struct vmm *v, unsigned apic_id);
 
 /* kvm-cpu.c: vCPU creation, threads, the exit loop */
 int kvm_cpu__init(struct vmm *v);

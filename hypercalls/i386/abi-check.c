@@ -16,3 +16,4 @@ _Static_assert(sizeof(struct vcpu_register_vcpu_info) == 16, "i386 register_vcpu
 _Static_assert(sizeof(struct xen_hvm_param) == 16, "i386 xen_hvm_param");
 _Static_assert(sizeof(struct evtchn_status) == 24, "i386 evtchn_status");
 _Static_assert(offsetof(struct vcpu_set_singleshot_timer, flags) == 8, "i386 singleshot");
+_Static_assert(sizeof(struct xen_vnuma_topology_info) == 40, "i386 vnuma_topology_info");

@@ -115,6 +115,76 @@ static void test_xen_version_417_vs_custom(void **state)
 	}
 }
 
+/*
+ * Submap 0 exactly, per reported version.  Expected bits are read off Xen's
+ * do_xen_version (common/kernel.c) for an HVM domU that has paging_mode_translate,
+ * no PIRQs and no VMASST pae_extended_cr3, written as numbers from
+ * public/features.h: 0 writable_page_tables, 2 auto_translated_physmap,
+ * 8 hvm_callback_vector, 9 hvm_safe_pvclock, 13 memory_op_vnode_supported,
+ * 16 not_direct_mapped; from RELEASE-4.18.0 also 18 runstate_phys_area,
+ * 19 vcpu_time_phys_area.
+ */
+static void test_xen_features_exact(void **state)
+{
+	static const struct { uint32_t ver, submap; } tab[] = {
+		{ 0x30002, 0x00012305 },
+		{ 0x40011, 0x00012305 },       /* 4.17 */
+		{ 0x40012, 0x000d2305 },       /* 4.18 */
+		{ 0x40013, 0x000d2305 },
+	};
+
+	for (unsigned i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct fake *f = fake_new_ex(1, tab[i].ver, false);
+		struct xen_feature_info fi = { .submap_idx = 0, .submap = 0xa5a5a5a5 };
+
+		memcpy(gp(f, ARG), &fi, sizeof(fi));
+		assert_int_equal(hc(f, 0, __HYPERVISOR_xen_version, XENVER_get_features, ARG, 0), 0);
+		memcpy(&fi, gp(f, ARG), sizeof(fi));
+		if (fi.submap != tab[i].submap)
+			fail_msg("version %#x: submap %#x, Xen gives %#x", tab[i].ver, fi.submap,
+				 tab[i].submap);
+		fake_free(f);
+	}
+}
+
+/*
+ * XENMEM_get_vnumainfo for a domain without vNUMA, as Xen's do_memory_op
+ * (common/memory.c): a start extent -EINVAL, the 40-byte structure read
+ * whole (-EFAULT), pad must be 0 (-EINVAL), the domain must exist
+ * (-ESRCH), then -EOPNOTSUPP; nothing is written back.
+ */
+static void test_vnumainfo(void **state)
+{
+	struct fake *f = fake_new(1);
+	struct xen_vnuma_topology_info t = { .domid = DOMID_SELF, .nr_vnodes = 4 };
+
+	memcpy(gp(f, ARG), &t, sizeof(t));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo, ARG, 0),
+			 -XEN_EOPNOTSUPP);
+	assert_int_equal(ld32(f, ARG + 4), 4);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo | (1 << 6), ARG, 0),
+			 -XEN_EINVAL);
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo, RAM_SIZE - 39, 0),
+			 -XEN_EFAULT);
+	t.domid = 7;                                   /* the fixture's own domid */
+	memcpy(gp(f, ARG), &t, sizeof(t));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo, ARG, 0),
+			 -XEN_EOPNOTSUPP);
+	t.domid = 8;
+	memcpy(gp(f, ARG), &t, sizeof(t));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo, ARG, 0),
+			 -XEN_ESRCH);
+	t.domid = DOMID_SELF;
+	t.pad = 1;
+	memcpy(gp(f, ARG), &t, sizeof(t));
+	assert_int_equal(hc(f, 0, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo, ARG, 0),
+			 -XEN_EINVAL);
+	/* 32-bit callers: the same 40 bytes. */
+	assert_int_equal(hc_mode(f, 0, false, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo,
+				 RAM_SIZE - 39, 0, NULL), -XEN_EFAULT);
+	fake_free(f);
+}
+
 static void test_cpuid(void **state)
 {
 	struct fake *f = fake_new(2);
@@ -289,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_cpl3_is_eperm),
 		cmocka_unit_test(test_xen_version),
 		cmocka_unit_test(test_xen_version_417_vs_custom),
+		cmocka_unit_test(test_xen_features_exact),
+		cmocka_unit_test(test_vnumainfo),
 		cmocka_unit_test(test_cpuid),
 		cmocka_unit_test(test_hypercall_page_bytes),
 		cmocka_unit_test(test_ioport_stub_runs_at_cpl3),

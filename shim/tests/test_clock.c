@@ -108,6 +108,40 @@ static void test_cpuid_timing(void **state)
 	assert_int_equal(xts_clock_cpuid_timing(&c, 3, r), -EINVAL);
 }
 
+/*
+ * Subleaf 1 EAX:EBX is Xen's vtsc_offset: tsc_set_info() (arch/x86/time.c)
+ * makes it "system time now - elapsed_nsec", called at domain build with
+ * elapsed_nsec 0, and leaves it alone for never_emulate.  Xen's value is
+ * thus the system time at creation, which xts_clock_new defines as 0; a
+ * restore keeps system time continuous, so the origin stays where it was.
+ */
+static void test_cpuid_timing_offset(void **state)
+{
+	struct xts_clock c = make_clock(3000000, 2, 5000000000ULL, 777);
+	struct xts_restore_params rp = { .policy = XTS_POLICY_FREEZE, .host_tsc_khz = 3000000 };
+	struct xts_host_sample save = { 5000000000ULL + 90000000000ULL, T0_REALTIME + 30 * NS };
+	struct xts_host_sample resume = { 123456789ULL, T0_REALTIME + 50 * NS };
+	struct xts_time_state st;
+	uint32_t r[4];
+
+	assert_int_equal(xts_clock_system_ns(&c, 5000000000ULL), 0);   /* the build instant */
+	for (uint32_t mode = XTS_TSC_MODE_DEFAULT; mode <= XTS_TSC_MODE_NEVER_EMULATE; mode += 2) {
+		c.tsc_mode = mode;
+		assert_int_equal(xts_clock_cpuid_timing(&c, 1, r), 0);
+		assert_int_equal(r[0], 0);
+		assert_int_equal(r[1], 0);
+	}
+	assert_int_equal(xts_clock_save(&c, &save, &st), 0);
+	assert_int_equal(xts_clock_restore(&c, &st, &rp, &resume, NULL), 0);
+	/*
+	 * 30 s of 3 GHz ticks before the save: system time goes on from there,
+	 * not from 0 (less the scale's truncation, under 1 ns per second).
+	 */
+	assert_in_range(xts_clock_system_ns(&c, resume.host_tsc), 30 * NS - 30, 30 * NS);
+	assert_int_equal(xts_clock_cpuid_timing(&c, 1, r), 0);
+	assert_int_equal(r[0] | r[1], 0);
+}
+
 static void test_guest_stopped_once_per_vcpu(void **state)
 {
 	struct xts_clock c = make_clock(1000000, 3, 0, 0);
@@ -423,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_new_guest),
 		cmocka_unit_test(test_new_guest_rejects),
 		cmocka_unit_test(test_cpuid_timing),
+		cmocka_unit_test(test_cpuid_timing_offset),
 		cmocka_unit_test(test_guest_stopped_once_per_vcpu),
 		cmocka_unit_test(test_host_tsc_at_ns_with_ratio),
 		cmocka_unit_test(test_follow_host_tsc),

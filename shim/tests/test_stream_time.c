@@ -123,15 +123,69 @@ static void test_khz_sources(void **state)
 	x->tsc_mode = 3;
 	assert_int_equal(xts_xen_time_to_state(x, 100 * NS, &st, NULL, why, sizeof(why)), -ENOTSUP);
 	x->tsc_mode = 0;
-	/* vCPUs that were down have no CPU record: they take the first up vCPU's TSC. */
+	/* Every vCPU down: no TSC at all (test_down_vcpu_tsc has the rest). */
 	x->vcpu[0].present &= ~XTS_XEN_VCPU_CPU;
-	assert_int_equal(xts_xen_time_to_state(x, 100 * NS, &st, NULL, why, sizeof(why)), 0);
-	assert_int_equal(st.nr_vcpus, 2);
-	assert_int_equal(st.guest_tsc[0], o.tsc0 + o.tsc_step);
-	assert_int_equal(st.guest_tsc[1], o.tsc0 + o.tsc_step);
 	x->vcpu[1].present &= ~XTS_XEN_VCPU_CPU;
 	assert_int_equal(xts_xen_time_to_state(x, 100 * NS, &st, NULL, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "no vCPU has a CPU record"));
+	free(x);
+}
+
+/*
+ * A vCPU that was down has no CPU record.  Xen (arch/x86/hvm/hvm.c,
+ * hvm/domain.c) brings it up on vCPU 0's TSC offset; vCPU 0 down itself
+ * keeps the offset hvm_vcpu_initialise gave it, TSC 0 at domain build.
+ * System time on the vCPUs that ran does not depend on either.
+ */
+static void test_down_vcpu_tsc(void **state)
+{
+	struct gen_opts o;
+	struct xts_xen_time *x = calloc(1, sizeof(*x));
+	struct xts_time_state st;
+	char why[200];
+	uint64_t t1;
+
+	gen_opts_default(&o);
+	o.nr_vcpus = 4;
+	read_gen(&o, NULL, x);
+	t1 = o.tsc0 + o.tsc_step;
+
+	/* vCPU 0 up, 2 down: 2 runs on vCPU 0's TSC, not on 1's. */
+	x->vcpu[2].present &= ~XTS_XEN_VCPU_CPU;
+	assert_int_equal(xts_xen_time_to_state(x, 100 * NS, &st, NULL, why, sizeof(why)), 0);
+	assert_int_equal(st.guest_tsc[0], o.tsc0);
+	assert_int_equal(st.guest_tsc[1], t1);
+	assert_int_equal(st.guest_tsc[2], o.tsc0);
+	assert_int_equal(st.guest_tsc[3], o.tsc0 + 3 * o.tsc_step);
+
+	/* vCPU 0 and 2 down: both on vCPU 0's TSC as Xen rebuilds it, from 0. */
+	x->vcpu[0].present &= ~XTS_XEN_VCPU_CPU;
+	assert_int_equal(xts_xen_time_to_state(x, 100 * NS, &st, NULL, why, sizeof(why)), 0);
+	assert_int_equal(st.guest_tsc[0], 0);
+	assert_int_equal(st.guest_tsc[1], t1);
+	assert_int_equal(st.guest_tsc[2], 0);
+	assert_int_equal(st.guest_tsc[3], o.tsc0 + 3 * o.tsc_step);
+	/*
+	 * The new line still reads ns of vCPU 1's TSC on vCPU 1 at the save
+	 * instant (the line runs over vCPU 0's TSC: vCPU 1 minus its skew).
+	 */
+	assert_int_equal(ref_pvclock(st.line.tsc, st.line.system_ns, st.line.mul, st.line.shift,
+				     st.guest_tsc[0]),
+			 (uint64_t)((unsigned __int128)t1 * 1000000 / o.tsc_khz));
+
+	/*
+	 * A named record of the down vCPU 0 was written over a TSC the stream
+	 * lacks: it is taken over vCPU 1's, the first up vCPU.
+	 */
+	x->have |= XTS_XEN_HAVE_PVCLOCK;
+	x->pvclock_vcpu = 0;
+	x->pvclock = (struct vcpu_time_info){ .version = 6, .tsc_timestamp = t1 - 5000,
+					      .system_time = 4242424242ull,
+					      .tsc_to_system_mul = o.mul, .tsc_shift = o.shift };
+	assert_int_equal(xts_xen_time_to_state(x, 100 * NS, &st, NULL, why, sizeof(why)), 0);
+	for (uint64_t t = t1; t < t1 + 100000000000ull; t += 7919ull * 1013 * 17)
+		assert_int_equal(xts_line_at(&st.line, t - (st.guest_tsc[1] - st.guest_tsc[0])),
+				 ref_pvclock(t1 - 5000, 4242424242ull, o.mul, o.shift, t));
 	free(x);
 }
 
@@ -477,6 +531,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_line),
 		cmocka_unit_test(test_khz_sources),
+		cmocka_unit_test(test_down_vcpu_tsc),
 		cmocka_unit_test(test_pvclock_continued),
 		cmocka_unit_test(test_pv_line),
 		cmocka_unit_test(test_round_trip),
