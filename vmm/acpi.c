@@ -1,8 +1,11 @@
 /*
  * ACPI tables for a PVH guest, as Xen's toolstack gives every PVH domU:
- * RSDP -> XSDT -> FADT (hardware-reduced, with an empty DSDT) and MADT (one
- * local APIC per vCPU, no IOAPIC).  The guest finds them through
- * hvm_start_info.rsdp_paddr.
+ * RSDP -> XSDT -> FADT (hardware-reduced) and MADT (one local APIC per
+ * vCPU, no IOAPIC).  The guest finds them through hvm_start_info.rsdp_paddr.
+ * The DSDT holds only _S5, with the FADT's sleep control/status registers
+ * at two I/O ports: Linux registers its ACPI power-off only when the
+ * platform has an S5 state (acpi_sleep_state_supported()), and without one
+ * reboot(RB_POWER_OFF) halts instead of ending the guest.
  *
  * Why a time-ABI shim builds ACPI at all: Linux learns its CPUs and its APIC
  * mode from the MADT.  Without one it picks APIC_VIRTUAL_WIRE_NO_CONFIG, and
@@ -15,7 +18,7 @@
  * Layout, in a block the memory map marks as ACPI (VMM_ACPI_GPA..END, in the
  * legacy BIOS area where no PT_LOAD and no RAM allocation can land):
  *   +0x000 RSDP (36 bytes, revision 2)   +0x040 XSDT
- *   +0x100 FADT (276 bytes, revision 6)  +0x240 DSDT (header only)
+ *   +0x100 FADT (276 bytes, revision 6)  +0x240 DSDT (header + _S5)
  *   +0x280 MADT (44 + 8 per vCPU)
  * Every table's bytes, checksum included, sum to 0 mod 256 (ACPI 6.4 5.2.5.3
  * for the RSDP's two checksums, 5.2.6 for the common header).
@@ -41,6 +44,8 @@
 #define FADT_FLAGS        112
 #define FADT_MINOR_REV    131
 #define FADT_X_DSDT       140
+#define FADT_SLEEP_CTL    244       /* Generic Address Structures, 12 bytes */
+#define FADT_SLEEP_STS    256
 #define FADT_HV_VENDOR    268
 #define IAPC_NO_VGA       (1u << 2)
 #define IAPC_NO_MSI       (1u << 3)
@@ -54,6 +59,16 @@ _Static_assert(FADT_OFF + FADT_LEN <= DSDT_OFF, "FADT before DSDT");
 static void put16(uint8_t *p, uint16_t x) { memcpy(p, &x, 2); }
 static void put32(uint8_t *p, uint32_t x) { memcpy(p, &x, 4); }
 static void put64(uint8_t *p, uint64_t x) { memcpy(p, &x, 8); }
+
+/* A Generic Address Structure for one byte in I/O space (ACPI 6.4 5.2.3.2). */
+static void acpi__gas_io8(uint8_t *g, uint16_t port)
+{
+	g[0] = 1;          /* address space: system I/O */
+	g[1] = 8;          /* register bit width */
+	g[2] = 0;          /* bit offset */
+	g[3] = 1;          /* access size: byte */
+	put64(g + 4, port);
+}
 
 static uint8_t acpi__sum(const uint8_t *p, size_t n)
 {
@@ -95,9 +110,17 @@ int acpi__build(struct vmm *v, uint64_t *rsdp_gpa)
 	}
 	memset(b, 0, VMM_ACPI_END - base);
 
-	uint8_t *dsdt = b + DSDT_OFF;     /* no devices: an empty definition block */
-	acpi__header(dsdt, "DSDT", ACPI_HDR_LEN, 2);
-	acpi__seal(dsdt, ACPI_HDR_LEN, 9);
+	/*
+	 * No devices; one object: Name (_S5, Package (2) { 5, 0 }) in AML
+	 * (ACPI 6.4 20.2.5: NameOp, NameSeg, PackageOp, PkgLength 5 = itself +
+	 * NumElements + BytePrefix 5 + ZeroOp).
+	 */
+	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02,
+				      0x0a, VMM_ACPI_S5_TYPE, 0x00 };
+	uint8_t *dsdt = b + DSDT_OFF;
+	acpi__header(dsdt, "DSDT", ACPI_HDR_LEN + sizeof(s5), 2);
+	memcpy(dsdt + ACPI_HDR_LEN, s5, sizeof(s5));
+	acpi__seal(dsdt, ACPI_HDR_LEN + sizeof(s5), 9);
 
 	/*
 	 * Hardware-reduced (no PM timer, no SCI, no PM1 blocks: xtshim emulates
@@ -110,6 +133,8 @@ int acpi__build(struct vmm *v, uint64_t *rsdp_gpa)
 	put32(fadt + FADT_FLAGS, FADT_HW_REDUCED);
 	fadt[FADT_MINOR_REV] = 0;
 	put64(fadt + FADT_X_DSDT, base + DSDT_OFF);
+	acpi__gas_io8(fadt + FADT_SLEEP_CTL, VMM_ACPI_SLEEP_CTL_PORT);
+	acpi__gas_io8(fadt + FADT_SLEEP_STS, VMM_ACPI_SLEEP_STS_PORT);
 	memcpy(fadt + FADT_HV_VENDOR, "XenVMM\0\0", 8);
 	acpi__seal(fadt, FADT_LEN, 9);
 

@@ -224,6 +224,17 @@ static void debugcon__put(struct vmm_cpu *c, struct debugcon *dc, char ch)
 	}
 }
 
+/*
+ * The FADT's sleep control register (hardware-reduced ACPI, 6.4 4.8.3.7):
+ * SLP_EN (bit 5) with SLP_TYP (bits 4:2) of _S5 is the guest's power-off.
+ * Other sleep types are not offered (the DSDT has only _S5) and are ignored.
+ */
+static void kvm_cpu__acpi_sleep(struct vmm_cpu *c, uint8_t value)
+{
+	if ((value & 0x20) && ((value >> 2) & 7) == VMM_ACPI_S5_TYPE)
+		platform__stop(c->vmm, VMM_EXIT_POWEROFF, "ACPI S5 (power off)");
+}
+
 static void kvm_cpu__io(struct vmm_cpu *c, struct debugcon *dc)
 {
 	struct kvm_run *run = c->run;
@@ -236,11 +247,21 @@ static void kvm_cpu__io(struct vmm_cpu *c, struct debugcon *dc)
 		else if (run->io.port == VMM_DEBUGCON_PORT)
 			for (size_t i = 0; i < bytes; i += run->io.size)
 				debugcon__put(c, dc, (char)data[i]);
+		else if (run->io.port == VMM_ACPI_SLEEP_CTL_PORT)
+			kvm_cpu__acpi_sleep(c, data[0]);
 		/* Every other port is a no-op, as on a machine with nothing there. */
 		return;
 	}
-	/* Reads: 0xe9 answers 0xe9 (how guests detect the debug console), others float high. */
-	memset(data, run->io.port == VMM_DEBUGCON_PORT ? VMM_DEBUGCON_PORT : 0xff, bytes);
+	/*
+	 * Reads: 0xe9 answers 0xe9 (how guests detect the debug console), the
+	 * sleep status register 0 (WAK_STS clear: never woken), others float high.
+	 */
+	uint8_t fill = 0xff;
+	if (run->io.port == VMM_DEBUGCON_PORT)
+		fill = VMM_DEBUGCON_PORT;
+	else if (run->io.port == VMM_ACPI_SLEEP_STS_PORT)
+		fill = 0;
+	memset(data, fill, bytes);
 }
 
 static void kvm_cpu__wrmsr(struct vmm_cpu *c)

@@ -17,6 +17,14 @@
 
 #define VMM_HCALL_PORT     0x88     /* stubs `out` here (imm8: no register clobbered) */
 #define VMM_DEBUGCON_PORT  0xe9     /* Bochs/Xen debug console */
+/*
+ * The FADT's hardware-reduced sleep control and status registers (one byte
+ * each, vmm/acpi.c): writing SLP_EN with the SLP_TYP of the DSDT's _S5
+ * powers the guest off.
+ */
+#define VMM_ACPI_SLEEP_CTL_PORT  0x600
+#define VMM_ACPI_SLEEP_STS_PORT  0x601
+#define VMM_ACPI_S5_TYPE         5        /* SLP_TYP in _S5 and in the write */
 #define VMM_CONSOLE_PFN    0x4      /* PV console ring page (HVM_PARAM_CONSOLE_PFN) */
 #define VMM_STORE_PFN      0x5      /* xenstore ring page (HVM_PARAM_STORE_PFN) */
 #define VMM_RESERVED_GPA   0x4000   /* reserved in the memory map up to VMM_START_INFO_END */

@@ -110,8 +110,32 @@ static void check_tables(unsigned nr_vcpus)
 	assert_true(rd32(fadt + 4) >= 276);
 	assert_true(rd32(fadt + 112) & (1u << 20));
 	uint64_t x_dsdt = rd64(fadt + 140);
-	table(v, x_dsdt, "DSDT");
+	const uint8_t *dsdt = table(v, x_dsdt, "DSDT");
 	assert_int_equal(rd32(fadt + 40), x_dsdt);         /* the 32-bit copy agrees */
+
+	/*
+	 * Power-off as Linux finds it (acpi_sleep_state_supported(S5) on a
+	 * hardware-reduced platform): an _S5 package in the DSDT whose first
+	 * element is SLP_TYP, and both FADT sleep registers (6.4 table 5.9,
+	 * offsets 244 and 256) as Generic Address Structures in I/O space.
+	 */
+	uint32_t dlen = rd32(dsdt + 4);
+	const uint8_t *s5 = NULL;
+	for (uint32_t i = 36; i + 11 <= dlen; i++)
+		if (dsdt[i] == 0x08 && !memcmp(dsdt + i + 1, "_S5_", 4))
+			s5 = dsdt + i;
+	if (!s5)
+		fail_msg("no Name (_S5, ...) in the DSDT");
+	assert_int_equal(s5[5], 0x12);                     /* PackageOp */
+	assert_true(s5[7] >= 1);                           /* NumElements */
+	unsigned slp_typ = s5[8] == 0x0a ? s5[9] : s5[8] == 0x01 ? 1 : s5[8] == 0 ? 0 : 99;
+	assert_true(slp_typ <= 7);                         /* 3 bits in the control register */
+	for (unsigned off = 244; off <= 256; off += 12) {
+		assert_int_equal(fadt[off], 1);            /* system I/O */
+		assert_int_equal(fadt[off + 1], 8);        /* one byte */
+		assert_int_not_equal(rd64(fadt + off + 4), 0);
+	}
+	assert_int_not_equal(rd64(fadt + 244 + 4), rd64(fadt + 256 + 4));
 
 	/* MADT: one enabled Processor Local APIC per vCPU, ids 0..n-1, no IOAPIC. */
 	assert_int_equal(rd32(madt + 36), 0xfee00000);
