@@ -31,10 +31,15 @@ $(B)/linux-guest: guests/linux/run.sh guests/build.mk $(VMM_BIN) \
 		"$(CURDIR)/$(VMM_BIN)" "$(CURDIR)/$(LINUX_GUEST_DIR)/vmlinux" \
 		"$(CURDIR)/$(LINUX_GUEST_DIR)/initramfs.cpio" > $@
 	chmod +x $@
-# Not yet in CHECK_PROGRAMS/KVM_PROGRAMS: the guest boots past the grant
-# table and (with the ACPI tables) installs the Xen clockevent, but its
-# first timer event never comes and it hangs in its initcalls before /init
-# runs (docs/linux-guest.md, "Open"); `make linux-guest` runs it in the bed.
+# In `make check` (in the bed without /dev/kvm): boot to power-off with the
+# KVM transport on 1 vCPU.  2 vCPUs still hang in SMP bring-up
+# (docs/linux-guest.md, "Open"); `make linux-guest` runs every combination.
+$(B)/linux-guest-check: $(B)/linux-guest
+	printf '#!/bin/sh\nLINUX_GUEST_VCPUS=1 LINUX_GUEST_BACKENDS=auto exec "%s"\n' \
+		"$(CURDIR)/$(B)/linux-guest" > $@
+	chmod +x $@
+CHECK_PROGRAMS += $(B)/linux-guest-check
+KVM_PROGRAMS   += $(B)/linux-guest-check
 .PHONY: linux-guest
 linux-guest: $(B)/linux-guest $(TESTBED_DEPS)
 	@$(call on_kvm,linux-guest,$(B)/linux-guest)
