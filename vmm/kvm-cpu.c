@@ -372,6 +372,14 @@ static int kvm_cpu__deliver_owed(struct vmm_cpu *c)
 	return ioctl(c->fd, KVM_SET_LAPIC, &ls) < 0 ? -errno : 0;
 }
 
+static bool kvm_cpu__upcalls_owed(struct vmm_cpu *c)
+{
+	if (kvm_cpu__deliver_owed(c) == 0)
+		return true;
+	kvm_cpu__fatal(c, VMM_EXIT_ERROR, "setting an upcall vector in the LAPIC failed");
+	return false;
+}
+
 /* Act on requests; false when the thread must end. */
 static bool kvm_cpu__requests(struct vmm_cpu *c)
 {
@@ -382,13 +390,6 @@ static bool kvm_cpu__requests(struct vmm_cpu *c)
 	}
 	if (req & CPU_REQ_DOWN)
 		c->down = true;
-	if (req & CPU_REQ_UPCALL) {
-		int r = kvm_cpu__deliver_owed(c);
-		if (r) {
-			kvm_cpu__fatal(c, VMM_EXIT_ERROR, "setting an upcall vector in the LAPIC failed");
-			return false;
-		}
-	}
 	if (req & CPU_REQ_CTX) {
 		pthread_mutex_lock(&c->lock);
 		vcpu_hvm_context_t ctx = c->ctx;
@@ -403,6 +404,14 @@ static bool kvm_cpu__requests(struct vmm_cpu *c)
 		c->down = false;
 		c->started = true;
 	}
+	/*
+	 * Not before the vCPU has started: KVM's INIT resets the LAPIC and
+	 * its IRR, where Xen's vlapic_init_sipi_one() leaves a vCPU that was
+	 * never initialised alone (Linux sets a secondary's upcall vector
+	 * before it sends INIT/SIPI).  The first exit after the SIPI delivers.
+	 */
+	if ((req & CPU_REQ_UPCALL) && c->started && !kvm_cpu__upcalls_owed(c))
+		return false;
 	return true;
 }
 
@@ -458,6 +467,8 @@ static void *kvm_cpu__thread(void *arg)
 			c->started = true;
 			xts_domain_vcpu_running(v->dom, c->id, true);
 			xts_domain_vcpu_running(v->dom, c->id, false);
+			if (!kvm_cpu__upcalls_owed(c))
+				break;
 		}
 		if (!kvm_cpu__handle_exit(c, &dc))
 			break;
