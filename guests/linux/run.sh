@@ -13,7 +13,7 @@
 set -u
 xtshim=$1 vmlinux=$2 initrd=$3
 limit=${LINUX_GUEST_TIMEOUT:-600}
-backends=${LINUX_GUEST_BACKENDS:-userspace auto kernel-transport}
+backends=${LINUX_GUEST_BACKENDS:-userspace auto kernel-transport kernel}
 vcpus=${LINUX_GUEST_VCPUS:-1 2}
 mem=${LINUX_GUEST_MEM:-512}
 pass=0 fail=0 skip=0
