@@ -124,6 +124,7 @@ struct cpu_regs;
 void traps_init(void);            /* per vCPU: load the IDT */
 void lapic_init(void);            /* per vCPU: software-enable the LAPIC */
 void lapic_eoi(void);
+void lapic_heartbeat(void);       /* (re)start the periodic heartbeat timer */
 
 /* ---- hypercalls (through the hypercall page) ---- */
 extern uint8_t hypercall_page[4096];

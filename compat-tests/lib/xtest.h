@@ -67,6 +67,40 @@ uint64_t percentile(const uint64_t *sorted, unsigned n, unsigned pct);
 /* wrmsr that returns the exception vector it raised (13 for #GP), or -1. */
 int wrmsr_safe(uint32_t msr, uint64_t v);
 
+/* ---- a reference clock: the LAPIC timer (refclock.c) ---- */
+/*
+ * The LAPIC timer counts its bus clock, which the hypervisor derives from
+ * its own host clock (KVM: the host's hrtimer/ktime; Xen: its NOW()), not
+ * from the guest TSC or the pvclock record: a second clock to measure
+ * those against.  One count at divide-by-1 is refclock_bus_ns() ns: 1 on
+ * KVM, 10 on Xen (peer=xen), or apic_bus_ns=N on the command line.
+ *
+ * refclock_window() borrows this vCPU's LAPIC timer (one-shot, LVT masked,
+ * TMICT 0xffffffff) with interrupts off, spins until at least `ns` of it
+ * have passed (ns < 4 s), and restarts the heartbeat before it returns;
+ * the interrupts it held off are taken after.  Each end is a TMCCT read
+ * bracketed by two rdtsc, the tightest of 8: the TSC at an end is their
+ * midpoint, and `tsc_err` is half the wider bracket (how far the read
+ * can be off).  refclock_measure() retries a window whose brackets are
+ * wider than max_err_ppm of it (up to 3 windows) and returns false (the
+ * caller reports an ERROR, not a verdict) if none was tight enough.
+ * before/after, if set, run with interrupts off just before the first and
+ * just after the last read (e.g. to read the pvclock record there).
+ */
+struct ref_window {
+	uint64_t ns;            /* LAPIC time between the two reads */
+	uint64_t tsc0, tsc1;    /* the TSC at the two reads */
+	uint64_t tsc_err;       /* TSC ticks either way each end may be off */
+};
+unsigned refclock_bus_ns(void);
+bool refclock_measure(uint64_t ns, uint64_t max_err_ppm, struct ref_window *w,
+		      void (*before)(void), void (*after)(void));
+void refclock_window(uint64_t ns, struct ref_window *w, void (*before)(void),
+		     void (*after)(void));
+
+/* Xen's set_time_scale() (xen/arch/x86/time.c), recomputed: ns = ((ticks << shift) * mul) >> 32. */
+void xen_time_scale(uint64_t hz, uint32_t *mul, int *shift);
+
 /* ---- ring 3 (usermode.c) ---- */
 /*
  * Run fn(arg) at CPL 3 on a separate stack, allowed port I/O (IOPL 3 and,
