@@ -12,7 +12,15 @@ const char test_title[] = "timing: CPUID base+3 (TSC mode, kHz, incarnation)";
 #define WINDOW_NS     200000000ULL   /* 200 ms of LAPIC time for the rate */
 #define RATE_PPM      10000          /* 1 %: see check_rate() */
 #define MAX_READ_PPM  2000           /* LAPIC read brackets: retry the window above */
-#define HOST_KHZ_PPM  1000           /* /proc/cpuinfo vs the host's TSC kHz */
+/*
+ * /proc/cpuinfo's "cpu MHz" is the host kernel's cpu_khz (calibrated once
+ * at boot against the PIT/HPET), xtshim's kHz is KVM's tsc_khz (refined
+ * later): two calibrations of the same clock.  Under software emulation
+ * they have been seen 1203 ppm apart in one boot; this only catches a kHz
+ * from the wrong source or in the wrong unit.  The rate itself is checked
+ * against the LAPIC timer below.
+ */
+#define HOST_KHZ_PPM  3000
 
 static uint32_t leaf[MAX_CPUS][3][4];
 
